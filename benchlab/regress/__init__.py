@@ -1,0 +1,3 @@
+from benchlab.regress._changepoints import changepoints
+
+__all__ = ["changepoints"]
