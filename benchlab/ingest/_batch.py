@@ -534,16 +534,25 @@ class BatchBuilder:
         )
 
     # -- build ------------------------------------------------------------
-    def build(self) -> Batch:
+    def build(self, *, allow_empty: bool = False) -> Batch:
         """Validate and return the :class:`Batch`.
+
+        Parameters
+        ----------
+        allow_empty : bool
+            Accept a source that turned out to hold no measurement at all (every
+            record skipped for a stated reason).  It is still recorded as
+            imported, so that importing it again is a no-op.
 
         Raises
         ------
         IngestError
-            If the source holds no results, compatibility or test records at all.
+            If the source holds no results, compatibility or test records at all
+            and ``allow_empty`` is false.
         """
         results = pl.DataFrame(self._results, schema=RESULT_SCHEMA)
-        if not self._runs or (results.height == 0 and not self._compat and not self._tests):
+        empty = results.height == 0 and not self._compat and not self._tests
+        if not allow_empty and (not self._runs or empty):
             extra = f" ({len(self.skipped)} records skipped: {self.skipped[0]})" if self.skipped else ""
             raise self.error(None, f"no results found{extra}")
         return Batch(
