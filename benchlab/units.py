@@ -46,6 +46,14 @@ class Unit:
     factor: float
     dimension: str
 
+    def convert(self, value: float) -> float:
+        """``value`` in the canonical unit.
+
+        Small factors divide by their exact reciprocal (``1400 / 1000`` is 1.4,
+        ``1400 * 0.001`` is not).
+        """
+        return value / (1.0 / self.factor) if self.factor < 1 else value * self.factor
+
 
 _TIME = {
     "ns": 1e-6, "nsec": 1e-6, "nanosecond": 1e-6, "nanoseconds": 1e-6,
@@ -123,6 +131,11 @@ def parse_unit(text: str | None) -> Unit:
     m = _RATE_RE.match(key)
     if m:
         item, per = m.group(1).strip().replace(" ", "_"), m.group(2)
+        if item in _TIME:
+            raise UnknownUnitError(f"unknown unit {raw!r} (time per time)")
+        if item in _MEMORY and per in _PER:
+            # Bandwidth: MB/s, GiB/s ...
+            return Unit("MB/s", _MEMORY[item] / _PER[per], "rate")
         if per in _PER:
             item = _ITEM_ALIASES.get(item, item)
             return Unit(f"{item}/s", 1.0 / _PER[per], "rate")

@@ -148,8 +148,9 @@ def file_digest(path: str | Path, *, extra: Iterable[str | Path] = ()) -> str:
     for p in paths:
         files = sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else [p]
         for f in files:
-            h.update(str(f.relative_to(p) if p.is_dir() else f.name).encode())
-            h.update(b"\0")
+            # A file's identity is its bytes; inside a folder the layout counts too.
+            if p.is_dir():
+                h.update(str(f.relative_to(p)).encode() + b"\0")
             with open(f, "rb") as fh:
                 for chunk in iter(lambda: fh.read(1 << 20), b""):
                     h.update(chunk)
@@ -358,9 +359,9 @@ class BatchBuilder:
         try:
             u = parse_unit(unit)
             v = _number(value, "value")
-            f = u.factor
+            conv = u.convert
             stats = [_opt_number(s, k) for k, s in zip(SPREAD_COLUMNS, (stddev, min, median, p90, p95, p99, max), strict=True)]
-            raw = None if samples is None else [_number(s, "sample") * f for s in samples]
+            raw = None if samples is None else [conv(_number(s, "sample")) for s in samples]
             b = _opt_int(batch_size, "batch_size")
             s_len = _opt_int(seq_len, "seq_len")
             n = _opt_int(n_samples, "n_samples")
@@ -400,11 +401,11 @@ class BatchBuilder:
         row["params"].append(p)
         row["metric"].append(metric)
         row["unit"].append(u.canonical)
-        row["value"].append(v * f)
+        row["value"].append(conv(v))
         row["direction"].append(direction)
         row["n_samples"].append(n)
         for k, s in zip(SPREAD_COLUMNS, stats, strict=True):
-            row[k].append(None if s is None else s * f)
+            row[k].append(None if s is None else conv(s))
         row["orig_value"].append(v)
         row["orig_unit"].append(None if unit is None else str(unit))
         row["samples"].append(raw)

@@ -180,6 +180,9 @@ class Store:
         except IngestError as exc:
             report.outcomes.append(SourceOutcome(exc.path, format, "failed", message=str(exc)))
             return report
+        own = {self.path.resolve(), self.path.with_name(self.path.name + ".wal").resolve()}
+        sources = [(p, imp) for p, imp in sources if p.resolve() not in own]
+        unknown = [(p, r) for p, r in unknown if p.resolve() not in own]
         for p, reason in unknown:
             status: Literal["failed", "unrecognised"] = "unrecognised" if "skipped" in reason else "failed"
             report.outcomes.append(SourceOutcome(str(p), None, status, message=f"{p}: {reason}"))

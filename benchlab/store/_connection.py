@@ -39,7 +39,7 @@ def _holder(message: str) -> str:
         return "another process"
     pid = int(m.group(1))
     try:
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        cmd = " ".join(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().split())
     except OSError:
         cmd = ""
     return f"process {pid}" + (f" ({cmd[:120]})" if cmd else "")
