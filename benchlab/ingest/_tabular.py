@@ -135,10 +135,12 @@ def frame_to_batch(
         {
             "unit": list(mapping),
             "__canon": [u.canonical for u in mapping.values()],
-            "__factor": [u.factor for u in mapping.values()],
+            # Multiply by factor >= 1, divide by the reciprocal otherwise (exact decimals).
+            "__factor": [u.factor if u.factor >= 1 else 1.0 / u.factor for u in mapping.values()],
+            "__divide": [u.factor < 1 for u in mapping.values()],
             "__dir": [default_direction(u) for u in mapping.values()],
         },
-        schema={"unit": pl.Utf8, "__canon": pl.Utf8, "__factor": pl.Float64, "__dir": pl.Utf8},
+        schema={"unit": pl.Utf8, "__canon": pl.Utf8, "__factor": pl.Float64, "__divide": pl.Boolean, "__dir": pl.Utf8},
     )
     df = df.join(units, on="unit", how="left", nulls_equal=True)
     if "direction" in df.columns:
@@ -169,7 +171,10 @@ def frame_to_batch(
         guess = mapped("hardware", lambda h: None if h is None else guess_hardware_type(h))
         hw_type = pl.when(pl.col("hardware").is_null()).then(None).otherwise(pl.coalesce(hw_type, guess))
 
-    f = pl.col("__factor")
+    def conv(col: str) -> pl.Expr:
+        c = pl.col(col)
+        return pl.when(pl.col("__divide")).then(c / pl.col("__factor")).otherwise(c * pl.col("__factor"))
+
     out = df.select(
         pl.col("__row"),
         pl.col("benchmark"),
@@ -180,10 +185,10 @@ def frame_to_batch(
         mapped("params", canonical_params).alias("params"),
         pl.col("metric"),
         pl.col("__canon").alias("unit"),
-        (pl.col("value") * f).alias("value"),
+        conv("value").alias("value"),
         direction.alias("direction"),
         (pl.col("n_samples") if "n_samples" in df.columns else pl.lit(None, pl.Int64)).alias("n_samples"),
-        *((pl.col(c) * f if c in df.columns else pl.lit(None, pl.Float64)).alias(c) for c in SPREAD_COLUMNS),
+        *((conv(c) if c in df.columns else pl.lit(None, pl.Float64)).alias(c) for c in SPREAD_COLUMNS),
         pl.col("value").alias("orig_value"),
         pl.col("unit").alias("orig_unit"),
         *(pl.col(c) if c in df.columns else pl.lit(None, dtype=pl.Utf8).alias(c)

@@ -91,9 +91,7 @@ def f1_score(
     union = set().union(*per_annotator)
     pred = set(int(p) for p in predictions) | {0}
     precision = len(true_positives(union, pred, margin)) / len(pred)
-    recall = float(
-        np.mean([len(true_positives(t, pred, margin)) / len(t) for t in per_annotator])
-    )
+    recall = float(np.mean([len(true_positives(t, pred, margin)) / len(t) for t in per_annotator]))
     f1 = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
     return (f1, precision, recall) if return_pr else f1
 
@@ -122,9 +120,7 @@ def _cover_single(pred_labels: np.ndarray, true_labels: np.ndarray) -> float:
     return float((size_true * jaccard.max(axis=1)).sum() / n)
 
 
-def covering(
-    annotations: Mapping[object, Iterable[int]], predictions: Iterable[int], n_obs: int
-) -> float:
+def covering(annotations: Mapping[object, Iterable[int]], predictions: Iterable[int], n_obs: int) -> float:
     """Mean segmentation covering of the annotators' segmentations by the prediction.
 
     Parameters

@@ -1,0 +1,775 @@
+"""Altair charts over the results frame (and the frames analysis returns).
+
+Every builder takes a Polars frame and returns an Altair chart object
+(:class:`altair.Chart`, :class:`altair.LayerChart` …) that renders in Jupyter,
+in the HTML report and through ``vl-convert`` to PNG/SVG:
+
+=============================  ===========================================================
+:func:`history`                series over time, detected changes as rules, triage marks
+:func:`comparison`             contender/baseline ratio bars with intervals
+:func:`heatmap`                one metric as a model × hardware grid
+:func:`scaling`                a metric against batch size
+:func:`predicted_vs_measured`  predictions (with intervals) against reference values
+:func:`compatibility`          the model × hardware compatibility matrix
+=============================  ===========================================================
+
+Conventions shared by all builders:
+
+* **Provenance is always encoded** (see :mod:`benchlab.theme`): measured values
+  are filled circles on solid lines, simulated values hollow circles on dashed
+  lines, predicted values diamonds on dotted lines, with a legend naming them.
+  Tooltips name the source file, commit and provenance.
+* **Big frames are reduced in Polars first.**  Vega-Lite embeds the data in the
+  spec, so more than :data:`MAX_ROWS` rows would make Altair raise
+  ``MaxRowsError`` (and the browser crawl).  Each builder aggregates instead
+  (per-commit medians for histories, latest-per-series medians for grids) and,
+  where that is still too much, downsamples while keeping every bucket's
+  minimum and maximum, so spikes survive.  The chart subtitle says so.
+* Charts are built from Polars frames directly (Altair reads them through
+  narwhals); only the columns a chart needs are passed on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import altair as alt
+import polars as pl
+
+from benchlab import theme
+from benchlab.errors import QueryError
+from benchlab.frame import PROVENANCES, SERIES_COLUMNS
+
+__all__ = [
+    "MAX_ROWS",
+    "history",
+    "comparison",
+    "heatmap",
+    "scaling",
+    "predicted_vs_measured",
+    "compatibility",
+    "series_label",
+    "reduce_history",
+]
+
+#: most rows a chart embeds; larger frames are aggregated/downsampled in Polars
+MAX_ROWS = 5000
+
+theme.enable()
+
+_PROVENANCE_RANK = {p: i for i, p in enumerate(PROVENANCES)}  # measured < simulated < predicted
+_ABBREV = {"batch_size": "b", "seq_len": "s"}
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+def _frame(frame: Any, required: Sequence[str], what: str) -> pl.DataFrame:
+    """Collect lazy frames and check columns; a clear error instead of a KeyError deep in Altair."""
+    if isinstance(frame, pl.LazyFrame):
+        frame = frame.collect()
+    if not isinstance(frame, pl.DataFrame):
+        raise QueryError(f"{what} needs a Polars DataFrame, got {type(frame).__name__}")
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise QueryError(f"{what} needs the column(s) {', '.join(missing)}; the frame has {', '.join(frame.columns)}")
+    return frame
+
+
+def _one_metric(frame: pl.DataFrame, metric: str | None, what: str) -> tuple[pl.DataFrame, str, str]:
+    """Restrict to one metric (values of different metrics share no axis); returns frame, metric, unit."""
+    if metric is not None:
+        frame = frame.filter(pl.col("metric") == metric)
+        if frame.is_empty():
+            raise QueryError(f"{what}: no rows with metric {metric!r}")
+    metrics = frame["metric"].unique().drop_nulls().sort().to_list()
+    if len(metrics) > 1:
+        raise QueryError(f"{what}: the frame holds several metrics ({', '.join(metrics)}); pass metric=…")
+    units = frame["unit"].unique().drop_nulls().sort().to_list() if "unit" in frame.columns else []
+    if len(units) > 1:
+        raise QueryError(f"{what}: metric {metrics[0]!r} comes in several units ({', '.join(units)})")
+    return frame, (metrics[0] if metrics else (metric or "value")), (units[0] if units else "")
+
+
+def series_label(frame: pl.DataFrame, *, exclude: Sequence[str] = ()) -> pl.Expr:
+    """A short readable label per series: the identity fields that vary in ``frame``.
+
+    ``bert-base · cuda-a100 · b8 · fp16`` rather than a 16-digit key; fields that
+    are the same for every row (the chart title says them) are left out.
+    """
+    fields = [c for c in SERIES_COLUMNS if c in frame.columns and c not in exclude]
+    varying = [c for c in fields if frame[c].n_unique() > 1]
+    if not varying:
+        varying = [next((c for c in ("model", "benchmark") if c in fields and frame[c].null_count() < frame.height), fields[0])] if fields else []
+    if not varying:
+        return pl.lit("all")
+    parts = []
+    for c in varying:
+        expr = pl.col(c).cast(pl.Utf8)
+        if c in _ABBREV:
+            expr = pl.lit(_ABBREV[c]) + expr
+        parts.append(expr)
+    return pl.concat_str(parts, separator=" · ", ignore_nulls=True).fill_null("(none)")
+
+
+def _describe_constant(frame: pl.DataFrame, fields: Sequence[str]) -> str:
+    """Title text for the identity fields that are constant (e.g. ``bert-base on cuda-a100``)."""
+    out = []
+    for c in fields:
+        if c in frame.columns and frame.height and frame[c].n_unique() == 1 and frame[c][0] is not None:
+            v = frame[c][0]
+            out.append(f"{_ABBREV.get(c, '')}{v}" if c in _ABBREV else str(v))
+    return " · ".join(out)
+
+
+def _series_scale(n: int) -> alt.Scale:
+    return alt.Scale(scheme="tableau10" if n <= 10 else "tableau20")
+
+
+def _provenance_check(frame: pl.DataFrame, column: str = "provenance") -> None:
+    bad = set(frame[column].drop_nulls().unique().to_list()) - set(PROVENANCES)
+    if frame[column].null_count() or bad:
+        raise QueryError(f"column {column!r} must hold only {', '.join(PROVENANCES)}; found {sorted(map(str, bad)) or 'nulls'}")
+
+
+def _value_scale(values: pl.Series) -> alt.Scale:
+    """Log scale when the values span more than two decades (and are positive)."""
+    v = values.drop_nulls()
+    if v.len() and v.min() > 0 and v.max() / v.min() > 100:  # type: ignore[operator]
+        return alt.Scale(type="log")
+    return alt.Scale(zero=False)
+
+
+def _fmt(unit: str) -> str:
+    return f" ({unit})" if unit else ""
+
+
+# -- history ------------------------------------------------------------------------------------------
+def reduce_history(frame: pl.DataFrame, max_rows: int = MAX_ROWS) -> tuple[pl.DataFrame, str]:
+    """Shrink a history frame to at most ``max_rows`` rows, keeping its shape.
+
+    1. Runs of one series at one commit become one point: the median value,
+       with the minimum and maximum kept as ``lo``/``hi`` and the count as
+       ``n_points`` (timestamp = the commit's first run).
+    2. If that is still too many, each series is cut into equal buckets in time
+       order and only each bucket's minimum and maximum row survive, so spikes
+       and steps stay visible (a min/max-preserving downsample).
+
+    Returns the reduced frame and a sentence describing what was done ("" if
+    nothing was needed).
+    """
+    if frame.height <= max_rows:
+        return frame.with_columns(lo=pl.col("value"), hi=pl.col("value"), n_points=pl.lit(1, pl.Int64)), ""
+    keys = ["series", "provenance", "_commit_key"]
+    agg = (
+        frame.with_columns(_commit_key=pl.coalesce(pl.col("commit"), pl.col("run_id").cast(pl.Utf8)))
+        .group_by(keys, maintain_order=True)
+        .agg(
+            pl.col("x").min(),
+            pl.col("value").median(),
+            lo=pl.col("value").min(),
+            hi=pl.col("value").max(),
+            n_points=pl.len(),
+            commit=pl.col("commit").first(),
+            branch=pl.col("branch").first(),
+            run_id=pl.col("run_id").first(),
+            source=pl.col("source").first(),
+            unit=pl.col("unit").first(),
+        )
+        .drop("_commit_key")
+        .sort("series", "x")
+    )
+    note = f"{frame.height:,} values shown as per-commit medians"
+    if agg.height <= max_rows:
+        return agg, note
+    n_series = agg["series"].n_unique()
+    per_series = max(2, max_rows // max(n_series, 1))
+    buckets = max(1, per_series // 2)
+    ranked = agg.with_columns(
+        _i=pl.int_range(pl.len()).over("series"), _n=pl.len().over("series")
+    ).with_columns(_b=(pl.col("_i") * buckets // pl.col("_n")))
+    keep = ranked.filter(
+        (pl.col("value") == pl.col("value").min().over("series", "_b"))
+        | (pl.col("value") == pl.col("value").max().over("series", "_b"))
+    )
+    # ties could keep more than two rows per bucket: keep the first min and the first max
+    keep = keep.unique(subset=["series", "_b", "value"], keep="first", maintain_order=True)
+    keep = keep.drop("_i", "_n", "_b").sort("series", "x")
+    if keep.height > max_rows:  # more series than rows allowed: keep whole series, say how many
+        names = keep.group_by("series").len().sort("len", "series", descending=[True, False])
+        keep_names, total = [], 0
+        for name, n in names.iter_rows():
+            if total + n > max_rows:
+                break
+            keep_names.append(name)
+            total += n
+        keep = keep.filter(pl.col("series").is_in(keep_names))
+        note += f", downsampled to bucket min/max, first {len(keep_names)} of {n_series} series"
+    else:
+        note += ", downsampled keeping each bucket's min and max"
+    return keep, note
+
+
+def _change_points(changes: pl.DataFrame, frame: pl.DataFrame, triage: pl.DataFrame | None) -> pl.DataFrame:
+    """Where each detected change sits on the history's x axis, with its triage status.
+
+    A change is placed at its first "after" commit (or timestamp when the
+    changes frame carries one).
+    """
+    ch = changes
+    if "timestamp" not in ch.columns:
+        commit_col = next((c for c in ("first_bad_commit", "commit_after", "commit", "after_commit") if c in ch.columns), None)
+        if commit_col is None:
+            raise QueryError("changes frame needs a timestamp or a commit column (first_bad_commit, commit_after, commit) to place changes on the chart")
+        firsts = (
+            frame.filter(pl.col("commit").is_not_null())
+            .group_by("commit")
+            .agg(timestamp=pl.col("timestamp").min())
+        )
+        ch = ch.join(firsts, left_on=commit_col, right_on="commit", how="left")
+    if "change_id" in ch.columns and triage is not None and not triage.is_empty() and "change_id" in triage.columns:
+        cols = [c for c in ("change_id", "status", "note", "link") if c in triage.columns]
+        tri = triage.select(cols).unique("change_id", keep="last")
+        ch = ch.drop([c for c in cols if c != "change_id" and c in ch.columns]).join(tri, on="change_id", how="left")
+    if "status" not in ch.columns:
+        ch = ch.with_columns(status=pl.lit(None, pl.Utf8))
+    kind = pl.col("kind").cast(pl.Utf8) if "kind" in ch.columns else pl.lit("change")
+    ch = ch.with_columns(
+        kind=kind,
+        status=pl.col("status").cast(pl.Utf8).fill_null("untriaged"),
+    )
+    return ch.filter(pl.col("timestamp").is_not_null())
+
+
+def history(
+    frame: pl.DataFrame,
+    changes: pl.DataFrame | None = None,
+    triage: pl.DataFrame | None = None,
+    *,
+    metric: str | None = None,
+    title: str | None = None,
+    brush: bool = False,
+    max_rows: int = MAX_ROWS,
+    width: int | None = None,
+    height: int | None = None,
+) -> alt.LayerChart:
+    """Series values over time, with detected changes and their triage status.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        A results frame (``store.history(...)``/``store.results(...)``) for one
+        metric; several series are coloured separately.
+    changes : polars.DataFrame, optional
+        Detected changes (:func:`benchlab.regress.detect`) drawn as vertical
+        rules at their first bad commit, coloured by triage status.
+    triage : polars.DataFrame, optional
+        Triage marks (``change_id``, ``status``, ``note``, ``link``) joined to
+        ``changes`` on ``change_id``; overrides any status in ``changes``.
+    metric : str, optional
+        Keep only this metric (required when the frame holds several).
+    title : str, optional
+        Chart title; defaults to the metric and the fields all series share.
+    brush : bool
+        Add an interval selection named ``brush`` on the time axis (used by the
+        explorer widget to filter its table).
+    max_rows : int
+        Above this many rows the frame is reduced (see :func:`reduce_history`).
+
+    Returns
+    -------
+    altair.LayerChart
+    """
+    frame = _frame(frame, ("timestamp", "value", "provenance", "metric"), "history()")
+    frame, metric, unit = _one_metric(frame, metric, "history()")
+    _provenance_check(frame)
+    for c in ("commit", "branch", "run_id", "source", "unit", "machine"):
+        if c not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, pl.Utf8).alias(c))
+    data = frame.with_columns(series=series_label(frame), x=pl.col("timestamp"))
+    if data["x"].null_count() == data.height and data.height:
+        raise QueryError("history(): no row has a timestamp; the store records when each run started")
+    data = data.filter(pl.col("x").is_not_null())
+    data = data.select("series", "provenance", "x", "value", "commit", "branch", "run_id", "source", "unit", "machine")
+    data, note = reduce_history(data, max_rows)
+    n_series = data["series"].n_unique()
+    scale = _series_scale(n_series)
+    shown = _describe_constant(frame, ("benchmark", "model", "hardware", "batch_size", "seq_len", "precision"))
+    chart_title = alt.Title(
+        title or f"{metric}{_fmt(unit)}" + (f" — {shown}" if shown else ""),
+        subtitle=[note] if note else [],
+    )
+    x = alt.X("x:T", title="run started (UTC)")
+    y = alt.Y("value:Q", title=f"{metric}{_fmt(unit)}", scale=_value_scale(data["value"]))
+    legend = alt.Legend(title="series", symbolLimit=30) if n_series > 1 else None
+    tooltip = [
+        alt.Tooltip("series:N"),
+        alt.Tooltip("value:Q", format=".4~g", title=f"{metric}{_fmt(unit)}"),
+        alt.Tooltip("provenance:N"),
+        alt.Tooltip("commit:N"),
+        alt.Tooltip("branch:N"),
+        alt.Tooltip("x:T", title="run started", format="%Y-%m-%d %H:%M"),
+        alt.Tooltip("source:N"),
+        alt.Tooltip("run_id:Q", title="run"),
+    ]
+    if note:
+        tooltip += [alt.Tooltip("n_points:Q", title="values aggregated"), alt.Tooltip("lo:Q", format=".4~g", title="min"),
+                    alt.Tooltip("hi:Q", format=".4~g", title="max")]  # fmt: skip
+    base = alt.Chart(data)
+    color = alt.Color("series:N", scale=scale, legend=legend)
+    lines = base.mark_line(opacity=0.8).encode(
+        x=x, y=y, color=color, strokeDash=theme.provenance_dash(), detail="provenance:N"
+    )
+    points = base.mark_point(filled=True).encode(x=x, y=y, color=color, shape=theme.provenance_shape(), tooltip=tooltip)
+    if brush:
+        points = points.add_params(alt.selection_interval(name="brush", encodings=["x"]))
+    layers: list[alt.Chart] = [lines, points]
+    if note:  # show the spread that aggregation hid
+        layers.insert(0, base.mark_rule(opacity=0.35).encode(x=x, y="lo:Q", y2="hi:Q", color=color))
+    if changes is not None and not changes.is_empty():
+        ch = _change_points(changes, frame, triage)
+        if not ch.is_empty():
+            statuses = sorted(set(ch["status"].to_list()))
+            colors = [theme.STATUS_COLORS.get(s, "#4a5568") for s in statuses]
+            keep = [c for c in ("change_id", "timestamp", "kind", "status", "note", "link", "severity", "p_value",
+                                "rel_change", "before", "after", "ci_low", "ci_high", "commit_range",
+                                "last_good_commit", "first_bad_commit", "commit_before", "commit_after") if c in ch.columns]  # fmt: skip
+            chd = ch.select(keep).with_columns(x=pl.col("timestamp"))
+            ch_tooltip = [alt.Tooltip(c, type="quantitative", format=".3~g") if chd[c].dtype.is_numeric() else alt.Tooltip(c, type="nominal")
+                          for c in keep if c not in ("timestamp",)]  # fmt: skip
+            rules = (
+                alt.Chart(chd)
+                .mark_rule(strokeWidth=2, strokeDash=[4, 3])
+                .encode(
+                    x=alt.X("x:T"),
+                    stroke=alt.Stroke("status:N", scale=alt.Scale(domain=statuses, range=colors), legend=alt.Legend(title="change (triage)")),
+                    tooltip=ch_tooltip,
+                )
+            )
+            flags = (
+                alt.Chart(chd)
+                .mark_text(align="left", dx=3, baseline="top", fontSize=10, color="#4a5568")
+                .encode(x=alt.X("x:T"), y=alt.value(2), text="status:N", tooltip=ch_tooltip)
+            )
+            layers += [rules, flags]
+    chart = alt.layer(*layers).properties(title=chart_title)
+    if width:
+        chart = chart.properties(width=width)
+    if height:
+        chart = chart.properties(height=height)
+    return chart
+
+
+# -- comparison ---------------------------------------------------------------------------------------
+_CI_PAIRS = (("ratio_low", "ratio_high"), ("ratio_lower", "ratio_upper"), ("ci_low", "ci_high"), ("lower", "upper"))
+
+
+def comparison(
+    frame: pl.DataFrame,
+    *,
+    provenance: str | None = None,
+    threshold: float = 0.02,
+    title: str | None = None,
+    max_rows: int = 60,
+    labels: tuple[str, str] = ("baseline", "contender"),
+) -> alt.LayerChart:
+    """Contender ÷ baseline ratio per case, as bars from 1 with interval whiskers.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Output of :meth:`Store.compare` or :func:`benchlab.regress.ab_compare`:
+        identity columns, ``ratio`` (contender / baseline), ``direction`` and,
+        when available, an interval for the ratio (``ratio_low``/``ratio_high``
+        or ``ci_low``/``ci_high``).
+    provenance : str, optional
+        Provenance of the compared values when the frame has no ``provenance``
+        column (``store.compare`` aggregates it away; the caller knows it).
+    threshold : float
+        Without an interval, changes smaller than this fraction count as
+        "within noise".
+    max_rows : int
+        Show at most this many cases, the largest changes first (the subtitle
+        says how many were left out).
+    labels : (str, str)
+        Names of the two sides for the axis title.
+
+    Returns
+    -------
+    altair.LayerChart
+    """
+    frame = _frame(frame, ("ratio",), "comparison()")
+    if "provenance" not in frame.columns:
+        if provenance is None:
+            raise QueryError(
+                "comparison(): the frame has no provenance column; pass provenance='measured', 'simulated' or "
+                "'predicted' so the chart can say what was compared"
+            )
+        frame = frame.with_columns(provenance=pl.lit(provenance))
+    _provenance_check(frame)
+    if "direction" not in frame.columns:
+        frame = frame.with_columns(direction=pl.lit("lower"))
+    data = frame.filter(pl.col("ratio").is_not_null() & pl.col("ratio").is_finite() & (pl.col("ratio") > 0))
+    dropped = frame.height - data.height
+    lo_col, hi_col = next(((a, b) for a, b in _CI_PAIRS if a in data.columns and b in data.columns), (None, None))
+    if lo_col is not None:
+        data = data.with_columns(lo=pl.col(lo_col).cast(pl.Float64), hi=pl.col(hi_col).cast(pl.Float64))
+        noise = (pl.col("lo") <= 1) & (pl.col("hi") >= 1)
+    else:
+        data = data.with_columns(lo=pl.lit(None, pl.Float64), hi=pl.lit(None, pl.Float64))
+        noise = (pl.col("ratio") - 1).abs() < threshold
+    worse = pl.when(pl.col("direction") == "higher").then(pl.col("ratio") < 1).otherwise(pl.col("ratio") > 1)
+    data = data.with_columns(
+        case=series_label(data, exclude=("metric",) if "metric" in data.columns and data["metric"].n_unique() == 1 else ()),
+        verdict=pl.when(noise).then(pl.lit("within noise")).when(worse).then(pl.lit("worse")).otherwise(pl.lit("better")),
+        change_pct=100 * (pl.col("ratio") - 1),
+        _size=pl.col("ratio").log().abs(),
+    )
+    note = []
+    if data.height > max_rows:
+        note.append(f"largest {max_rows} of {data.height} changes shown")
+        data = data.sort("_size", descending=True).head(max_rows)
+    if dropped:
+        note.append(f"{dropped} case(s) present on only one side left out")
+    data = data.sort("ratio")
+    keep = ["case", "ratio", "lo", "hi", "verdict", "provenance", "change_pct", "direction"] + [
+        c for c in ("baseline", "contender", "unit", "n_baseline", "n_contender", "p_value", "metric") if c in data.columns
+    ]
+    data = data.select(keep)
+    order = data["case"].to_list()
+    tooltip = [alt.Tooltip("case:N"), alt.Tooltip("ratio:Q", format=".3f"), alt.Tooltip("change_pct:Q", format="+.1f", title="change %"),
+               alt.Tooltip("verdict:N"), alt.Tooltip("provenance:N")]  # fmt: skip
+    for c in ("baseline", "contender", "n_baseline", "n_contender", "p_value", "lo", "hi"):
+        if c in data.columns:
+            tooltip.append(alt.Tooltip(f"{c}:Q", format=".4~g"))
+    for c in ("unit", "direction"):
+        tooltip.append(alt.Tooltip(f"{c}:N"))
+    # symmetric log domain around 1 so that 0.5x and 2x look equally far away
+    span = max([abs(math.log(v)) for c in ("ratio", "lo", "hi") for v in data[c].drop_nulls().to_list() if v > 0] + [math.log(1.1)])
+    domain = [math.exp(-1.1 * span), math.exp(1.1 * span)]
+    y = alt.Y("case:N", sort=order, title=None)
+    verdict_scale = alt.Scale(domain=["better", "within noise", "worse"], range=[theme.BETTER, theme.NEUTRAL, theme.WORSE])
+    base = alt.Chart(data)
+    bars = base.mark_bar(strokeWidth=1.5, height={"band": 0.7}).encode(
+        x=alt.X("ratio:Q", scale=alt.Scale(type="log", domain=domain, nice=False), title=f"{labels[1]} ÷ {labels[0]} (log scale; 1 = no change)"),
+        x2=alt.datum(1.0),
+        y=y,
+        color=alt.Color("verdict:N", scale=verdict_scale, legend=alt.Legend(title="verdict")),
+        stroke=alt.Stroke("verdict:N", scale=verdict_scale, legend=None),
+        opacity=theme.provenance_opacity(),
+        tooltip=tooltip,
+    )
+    one = alt.Chart().mark_rule(color="#2d3748").encode(x=alt.datum(1.0))
+    layers: list[Any] = [bars, one]
+    if lo_col is not None:
+        layers.append(base.mark_rule(color="#2d3748").encode(x="lo:Q", x2="hi:Q", y=y, tooltip=tooltip))
+    height = max(60, 18 * data.height)
+    return (
+        alt.layer(*layers)
+        .properties(title=alt.Title(title or f"{labels[1]} vs {labels[0]}", subtitle=note), height=height)
+        .resolve_scale(color="independent")
+    )
+
+
+# -- heatmap ------------------------------------------------------------------------------------------
+def _latest_per_series(frame: pl.DataFrame) -> pl.DataFrame:
+    if "series_key" not in frame.columns or "timestamp" not in frame.columns:
+        return frame
+    return frame.sort("timestamp", "run_id", nulls_last=False).group_by("series_key", "provenance").last()
+
+
+def _best_evidence(frame: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
+    """Per group, keep only rows of the best provenance available (measured > simulated > predicted)."""
+    ranked = frame.with_columns(_rank=pl.col("provenance").replace_strict(_PROVENANCE_RANK, default=9))
+    return ranked.filter(pl.col("_rank") == pl.col("_rank").min().over(keys)).drop("_rank")
+
+
+def heatmap(
+    frame: pl.DataFrame,
+    rows: str = "model",
+    columns: str = "hardware",
+    *,
+    metric: str | None = None,
+    agg: str = "median",
+    title: str | None = None,
+) -> alt.LayerChart:
+    """One metric as a grid (model × hardware by default) of each cell's typical value.
+
+    Each series contributes its latest value; a cell aggregates (``agg``) the
+    series that fall in it (all batch sizes, precisions … unless the frame is
+    filtered).  A cell uses the best evidence it has: measured values if any,
+    else simulated, else predicted; a small glyph in the cell corner shows which.
+
+    Returns
+    -------
+    altair.LayerChart
+    """
+    frame = _frame(frame, (rows, columns, "value", "provenance", "metric"), "heatmap()")
+    if agg not in ("median", "mean", "min", "max"):
+        raise QueryError(f"heatmap(): agg must be median, mean, min or max, not {agg!r}")
+    frame, metric, unit = _one_metric(frame, metric, "heatmap()")
+    _provenance_check(frame)
+    latest = _best_evidence(_latest_per_series(frame).filter(pl.col(rows).is_not_null() & pl.col(columns).is_not_null()), [rows, columns])
+    cells = (
+        latest.group_by(rows, columns)
+        .agg(
+            getattr(pl.col("value"), agg)().alias("value"),
+            provenance=pl.col("provenance").first(),
+            n_series=pl.len(),
+            sources=pl.col("source").unique().sort().str.join(", ") if "source" in latest.columns else pl.lit(None, pl.Utf8),
+            commits=pl.col("commit").drop_nulls().unique().sort().str.join(", ") if "commit" in latest.columns else pl.lit(None, pl.Utf8),
+        )
+        .with_columns(pl.col(rows).cast(pl.Utf8), pl.col(columns).cast(pl.Utf8))
+        .sort(rows, columns)
+    )
+    cells = cells.with_columns(label=pl.col("value").map_elements(lambda v: f"{v:.3g}", return_dtype=pl.Utf8))
+    direction = frame["direction"].drop_nulls().first() if "direction" in frame.columns and frame.height else "lower"
+    # darker = better, whichever way "better" points
+    scheme = alt.Scale(type="log" if cells.height and cells["value"].min() > 0 else "linear", scheme="blues",  # type: ignore[operator]
+                       reverse=direction == "lower")  # fmt: skip
+    x = alt.X(f"{columns}:N", title=columns, axis=alt.Axis(labelAngle=-35, orient="top"))
+    y = alt.Y(f"{rows}:N", title=rows)
+    tooltip = [alt.Tooltip(f"{rows}:N"), alt.Tooltip(f"{columns}:N"), alt.Tooltip("value:Q", format=".4~g", title=f"{agg} {metric}{_fmt(unit)}"),
+               alt.Tooltip("provenance:N"), alt.Tooltip("n_series:Q", title="series"), alt.Tooltip("commits:N"), alt.Tooltip("sources:N")]  # fmt: skip
+    base = alt.Chart(cells)
+    rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
+        x=x, y=y, color=alt.Color("value:Q", scale=scheme, title=f"{metric}{_fmt(unit)}"), tooltip=tooltip
+    )
+    text = base.mark_text(fontSize=10).encode(
+        x=x,
+        y=y,
+        text="label:N",
+        color=alt.condition(alt.datum.value > (cells["value"].median() or 0), alt.value("black" if direction == "lower" else "white"),
+                            alt.value("white" if direction == "lower" else "black")),  # fmt: skip
+        tooltip=tooltip,
+    )
+    glyph = base.mark_point(size=36, xOffset=-22, yOffset=-6, filled=True, fill="#1a202c", opacity=0.8).encode(
+        x=x, y=y, shape=theme.provenance_shape(), tooltip=tooltip
+    )
+    n_cols = cells[columns].n_unique() if cells.height else 1
+    n_rows = cells[rows].n_unique() if cells.height else 1
+    filt = _describe_constant(frame, ("benchmark", "batch_size", "seq_len", "precision"))
+    sub = f"{agg} of each series' latest value" + (f"; {filt}" if filt else "; all batch sizes and precisions")
+    return (
+        alt.layer(rect, text, glyph)
+        .properties(
+            title=alt.Title(title or f"{metric}{_fmt(unit)}: {rows} × {columns}", subtitle=[sub]),
+            width=max(120, 64 * n_cols),
+            height=max(60, 22 * n_rows),
+        )
+        .resolve_scale(color="independent")
+    )
+
+
+# -- scaling ------------------------------------------------------------------------------------------
+def scaling(
+    frame: pl.DataFrame,
+    *,
+    metric: str | None = None,
+    x: str = "batch_size",
+    title: str | None = None,
+) -> alt.LayerChart:
+    """A metric against batch size (or another numeric identity field), one line per series.
+
+    Each series (model, hardware, precision … minus ``x``) is drawn from the
+    latest value at every ``x``; both axes are logarithmic.
+
+    Returns
+    -------
+    altair.LayerChart
+    """
+    frame = _frame(frame, (x, "value", "provenance", "metric"), "scaling()")
+    frame, metric, unit = _one_metric(frame, metric, "scaling()")
+    _provenance_check(frame)
+    frame = frame.filter(pl.col(x).is_not_null())
+    if frame.is_empty():
+        raise QueryError(f"scaling(): no row has a {x}")
+    latest = _latest_per_series(frame)
+    latest = latest.with_columns(series=series_label(latest, exclude=(x,)))
+    for c in ("source", "commit"):
+        if c not in latest.columns:
+            latest = latest.with_columns(pl.lit(None, pl.Utf8).alias(c))
+    data = (
+        latest.group_by("series", x, "provenance")
+        .agg(pl.col("value").median(), n_series=pl.len(), commit=pl.col("commit").drop_nulls().first(),
+             source=pl.col("source").drop_nulls().first())  # fmt: skip
+        .sort("series", x)
+    )
+    n_series = data["series"].n_unique()
+    if data.height > MAX_ROWS:  # keep whole series so each line stays complete
+        names = data["series"].unique().sort().head(max(1, MAX_ROWS // max(1, data.height // n_series)))
+        data = data.filter(pl.col("series").is_in(names.implode()))
+        note = [f"first {names.len()} of {n_series} series shown"]
+        n_series = names.len()
+    else:
+        note = []
+    scale = _series_scale(n_series)
+    xe = alt.X(f"{x}:Q", scale=alt.Scale(type="log", base=2), axis=alt.Axis(values=sorted(set(data[x].to_list()))), title=x.replace("_", " "))
+    ye = alt.Y("value:Q", scale=alt.Scale(type="log"), title=f"{metric}{_fmt(unit)}")
+    tooltip = [alt.Tooltip("series:N"), alt.Tooltip(f"{x}:Q"), alt.Tooltip("value:Q", format=".4~g", title=f"{metric}{_fmt(unit)}"),
+               alt.Tooltip("provenance:N"), alt.Tooltip("commit:N"), alt.Tooltip("source:N")]  # fmt: skip
+    base = alt.Chart(data)
+    color = alt.Color("series:N", scale=scale, legend=alt.Legend(title="series", symbolLimit=30))
+    lines = base.mark_line().encode(x=xe, y=ye, color=color, strokeDash=theme.provenance_dash(), detail="provenance:N")
+    points = base.mark_point(filled=True).encode(x=xe, y=ye, color=color, shape=theme.provenance_shape(), tooltip=tooltip)
+    shown = _describe_constant(frame, ("benchmark", "model", "hardware", "precision"))
+    return alt.layer(lines, points).properties(
+        title=alt.Title(title or f"{metric} vs {x.replace('_', ' ')}" + (f" — {shown}" if shown else ""), subtitle=note)
+    )
+
+
+# -- predicted vs measured ------------------------------------------------------------------------------
+def predicted_vs_measured(
+    frame: pl.DataFrame,
+    *,
+    reference: str = "value",
+    prediction: str = "prediction",
+    title: str | None = None,
+    color: str | None = None,
+    max_rows: int = MAX_ROWS,
+) -> alt.LayerChart:
+    """Predictions (y, with their intervals) against reference values (x).
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        One row per case with the reference value (``value``: measured or
+        simulated), the ``prediction`` and, if known, its interval
+        ``lower``/``upper``.  The reference's provenance comes from
+        ``reference_provenance`` if present, else ``provenance`` (a row whose
+        provenance says ``predicted`` has no usable reference and is an error).
+    color : str, optional
+        Column to colour points by (``hardware``, ``model_family`` …).
+    max_rows : int
+        Larger frames keep the cases with the largest errors plus an even
+        sample of the rest (the subtitle says so).
+
+    Returns
+    -------
+    altair.LayerChart
+        Points on a log–log plot with the y = x diagonal; the subtitle gives
+        the median absolute percentage error and the interval coverage.
+    """
+    frame = _frame(frame, (reference, prediction), "predicted_vs_measured()")
+    ref_col = next((c for c in ("reference_provenance", "provenance") if c in frame.columns), None)
+    if ref_col is None:
+        raise QueryError("predicted_vs_measured(): need a provenance (or reference_provenance) column for the reference values")
+    data = frame.with_columns(reference_provenance=pl.col(ref_col).cast(pl.Utf8), provenance=pl.lit("predicted"),
+                              ref=pl.col(reference).cast(pl.Float64), pred=pl.col(prediction).cast(pl.Float64))  # fmt: skip
+    if (data["reference_provenance"] == "predicted").any():
+        raise QueryError(
+            "predicted_vs_measured(): some reference values are themselves predicted; keep the measured or "
+            "simulated values in 'value' and their provenance in 'reference_provenance'"
+        )
+    _provenance_check(data, "reference_provenance")
+    data = data.filter(pl.col("ref").is_not_null() & pl.col("pred").is_not_null() & (pl.col("ref") > 0) & (pl.col("pred") > 0))
+    has_iv = "lower" in data.columns and "upper" in data.columns
+    data = data.with_columns(
+        lo=pl.col("lower").cast(pl.Float64) if has_iv else pl.lit(None, pl.Float64),
+        hi=pl.col("upper").cast(pl.Float64) if has_iv else pl.lit(None, pl.Float64),
+        ape=(pl.col("pred") / pl.col("ref") - 1).abs() * 100,
+    )
+    if data.is_empty():
+        raise QueryError("predicted_vs_measured(): no row has both a positive reference and a prediction")
+    mape = data["ape"].median()
+    sub = [f"{data.height} cases · median absolute error {mape:.1f}%"]
+    if has_iv:
+        inside = ((data["ref"] >= data["lo"]) & (data["ref"] <= data["hi"])).mean()
+        sub[0] += f" · {inside:.0%} of references inside the predicted interval"
+    if data.height > max_rows:
+        worst = data.sort("ape", descending=True).head(max_rows // 5)
+        rest = data.sort("ape", descending=True).slice(max_rows // 5)
+        stride = max(1, math.ceil(rest.height / (max_rows - worst.height)))
+        data = pl.concat([worst, rest.gather_every(stride)])
+        sub.append(f"showing the {worst.height} largest errors and every {stride}th other case")
+    keep_extra = [c for c in ("model", "hardware", "batch_size", "precision", "metric", "unit", "source", "commit") if c in data.columns]
+    if color and color not in data.columns:
+        raise QueryError(f"predicted_vs_measured(): no column {color!r} to colour by")
+    if color and color not in keep_extra:
+        keep_extra.append(color)
+    data = data.select("ref", "pred", "lo", "hi", "ape", "provenance", "reference_provenance", *keep_extra)
+    unit = data["unit"].drop_nulls().first() if "unit" in data.columns else None
+    lo_v = min(data["ref"].min(), data["pred"].min(), data["lo"].min() or math.inf)  # type: ignore[type-var]
+    hi_v = max(data["ref"].max(), data["pred"].max(), data["hi"].max() or 0)  # type: ignore[type-var]
+    refs = " / ".join(sorted(set(data["reference_provenance"].to_list())))
+    xe = alt.X("ref:Q", scale=alt.Scale(type="log"), title=f"reference ({refs}){_fmt(unit or '')}")
+    ye = alt.Y("pred:Q", scale=alt.Scale(type="log"), title=f"predicted{_fmt(unit or '')}")
+    tooltip = [alt.Tooltip(c, type="nominal") for c in keep_extra if c not in ("unit",)] + [
+        alt.Tooltip("ref:Q", format=".4~g", title="reference"),
+        alt.Tooltip("reference_provenance:N", title="reference provenance"),
+        alt.Tooltip("pred:Q", format=".4~g", title="predicted"),
+        alt.Tooltip("lo:Q", format=".4~g", title="interval low"),
+        alt.Tooltip("hi:Q", format=".4~g", title="interval high"),
+        alt.Tooltip("ape:Q", format=".1f", title="abs. error %"),
+        alt.Tooltip("provenance:N"),
+    ]
+    diag = alt.Chart(pl.DataFrame({"ref": [lo_v, hi_v], "pred": [lo_v, hi_v]})).mark_line(color="#718096", strokeDash=[4, 4]).encode(x=xe, y=ye)
+    base = alt.Chart(data)
+    col = alt.Color(f"{color}:N", legend=alt.Legend(title=color)) if color else alt.value("#2b6cb0")
+    layers: list[Any] = [diag]
+    if has_iv:
+        layers.append(base.mark_rule(opacity=0.5).encode(x=xe, y="lo:Q", y2="hi:Q", color=col))
+    layers.append(
+        base.mark_point(filled=True, size=55).encode(
+            x=xe,
+            y=ye,
+            color=col,
+            shape=theme.provenance_shape(),
+            opacity=alt.Opacity(
+                "reference_provenance:N",
+                scale=alt.Scale(type="ordinal", domain=["measured", "simulated"], range=[1.0, 0.55]),
+                legend=alt.Legend(title="reference (x axis)"),
+            ),
+            tooltip=tooltip,
+        )
+    )
+    return alt.layer(*layers).properties(title=alt.Title(title or "predicted vs reference", subtitle=sub))
+
+
+# -- compatibility ------------------------------------------------------------------------------------
+_LEVELS = ["full", "limited", "experimental", "unsupported"]
+
+
+def compatibility(frame: pl.DataFrame, *, title: str | None = None) -> alt.LayerChart:
+    """The model × hardware compatibility matrix.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Either the long records of :meth:`Store.compatibility` (``model``,
+        ``hardware``, ``level`` and optional ``error_type``/``error_message``/
+        ``suggested_fix``) or the wide pivot of
+        :meth:`Store.compatibility_matrix`.
+
+    Returns
+    -------
+    altair.LayerChart
+    """
+    frame = _frame(frame, ("model",), "compatibility()")
+    if "level" not in frame.columns:  # wide pivot -> long
+        frame = frame.unpivot(index="model", variable_name="hardware", value_name="level").filter(pl.col("level").is_not_null())
+    elif "compat_id" in frame.columns:  # latest record per pair
+        frame = frame.sort("compat_id").group_by("model", "hardware").last()
+    bad = set(frame["level"].drop_nulls().unique().to_list()) - set(_LEVELS)
+    if bad:
+        raise QueryError(f"compatibility(): unknown level(s) {sorted(bad)}; expected {', '.join(_LEVELS)}")
+    extra = [c for c in ("error_type", "error_message", "suggested_fix") if c in frame.columns]
+    data = frame.select("model", "hardware", "level", *extra).with_columns(short=pl.col("level").str.slice(0, 4)).sort("model", "hardware")
+    counts = data.group_by("level").len()
+    sub = ", ".join(f"{n} {lvl}" for lvl in _LEVELS for l2, n in counts.iter_rows() if l2 == lvl)
+    x = alt.X("hardware:N", axis=alt.Axis(labelAngle=-35, orient="top"))
+    y = alt.Y("model:N")
+    tooltip = [alt.Tooltip("model:N"), alt.Tooltip("hardware:N"), alt.Tooltip("level:N")] + [alt.Tooltip(f"{c}:N") for c in extra]
+    base = alt.Chart(data)
+    rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
+        x=x, y=y,
+        color=alt.Color("level:N", scale=alt.Scale(domain=_LEVELS, range=[theme.COMPAT_COLORS[lvl] for lvl in _LEVELS]),
+                        legend=alt.Legend(title="support level")),
+        tooltip=tooltip,
+    )  # fmt: skip
+    text = base.mark_text(fontSize=9, color="white").encode(x=x, y=y, text="short:N", tooltip=tooltip)
+    return alt.layer(rect, text).properties(
+        title=alt.Title(title or "model × hardware compatibility", subtitle=[sub] if sub else []),
+        width=max(120, 56 * max(1, data["hardware"].n_unique())),
+        height=max(60, 20 * max(1, data["model"].n_unique())),
+    )

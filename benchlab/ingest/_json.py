@@ -1,0 +1,124 @@
+"""Shared helpers of the third-party JSON importers: peeking, parsing, type checks.
+
+Every importer here must turn *any* bytes into either a :class:`Batch` or an
+:class:`~benchlab.errors.IngestError`.  Parsing and the small type checks that
+make that true live here once, so each format module reads as a mapping of
+fields rather than as defensive boilerplate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from benchlab.errors import IngestError
+
+__all__ = [
+    "head",
+    "head_text",
+    "load_json",
+    "parse_json_text",
+    "finite",
+    "count",
+    "text",
+    "clean_text",
+]
+
+_INF = math.inf
+_MAX_INT_FLOAT = int(sys.float_info.max)
+_INT64_MAX = (1 << 63) - 1
+
+
+def head(path: Path, n: int = 4096) -> bytes:
+    """The first ``n`` bytes of a file (sniffers only ever look at these)."""
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+def head_text(path: Path, n: int = 4096) -> str:
+    """The first ``n`` bytes as text; undecodable bytes become U+FFFD."""
+    return head(path, n).decode("utf-8", errors="replace")
+
+
+def parse_json_text(path: object, data: bytes | str, *, offset_lines: int = 0) -> Any:
+    """Parse JSON text, turning every parser failure into an :class:`IngestError`.
+
+    Bare ``NaN``/``Infinity`` are accepted (asv writes them); callers decide what
+    a non-finite number means.  ``offset_lines`` shifts reported line numbers when
+    the JSON starts part-way into the file (``data.js``).
+    """
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno + offset_lines} column {exc.colno}"
+        raise IngestError(path, where, f"malformed JSON: {exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise IngestError(path, f"byte {exc.start}", "not UTF-8 text") from None
+    except RecursionError:
+        raise IngestError(path, None, "malformed JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer longer than Python's digit limit
+        raise IngestError(path, None, f"malformed JSON: {exc}") from None
+
+
+def load_json(path: Path) -> Any:
+    """Read and parse a JSON file (see :func:`parse_json_text`)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise IngestError(path, None, f"cannot read the file: {exc.strerror or exc}") from None
+    return parse_json_text(path, data)
+
+
+def finite(value: object) -> float | None:
+    """``value`` as a float if it is a finite, non-negative JSON number, else ``None``.
+
+    Booleans are not numbers here (``true`` as a latency is a bug in the source).
+    """
+    t = type(value)
+    if t is float:
+        return value if 0.0 <= value < _INF else None  # type: ignore[operator, return-value]
+    if t is int:
+        return float(value) if 0 <= value <= _MAX_INT_FLOAT else None  # type: ignore[arg-type, operator]
+    return None
+
+
+def count(value: object) -> int | None:
+    """``value`` as a non-negative int64 if it is a whole JSON number, else ``None``."""
+    t = type(value)
+    if t is int:
+        return value if 0 <= value <= _INT64_MAX else None  # type: ignore[operator, return-value]
+    if t is float and value == value and 0 <= value <= _INT64_MAX and float(value).is_integer():  # type: ignore[operator, comparison-overlap]
+        return int(value)  # type: ignore[arg-type]
+    return None
+
+
+def text(value: object) -> str | None:
+    """A non-empty string, or ``None`` for anything else."""
+    return value if type(value) is str and value else None  # type: ignore[return-value]
+
+
+_MISSING = {"", "n/a", "na", "none", "null", "todo", "tbd", "-", "unknown"}
+
+
+def clean_text(value: object) -> str | None:
+    """A string field of a hand-written description, with placeholders as ``None``.
+
+    System descriptions write ``"N/A"``, ``"TODO"`` or ``""`` for unknown values.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        v = value.strip()
+        return None if v.lower() in _MISSING else v
+    return None
+
+
+def compact(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """``mapping`` without ``None``/empty values (for metadata JSON)."""
+    return {k: v for k, v in mapping.items() if v is not None and v != "" and v != {} and v != []}

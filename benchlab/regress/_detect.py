@@ -1,0 +1,543 @@
+"""Regression and improvement detection over a results frame.
+
+:func:`detect` is pure -- a results frame in, a frame of changes out -- and
+deterministic.  Per series (``series_key``; measured, simulated and predicted
+values are kept apart) it
+
+1. orders the values by run timestamp then run id and aggregates several values
+   of one commit (or run, ``by="run"``) to their median, so repeated runs of a
+   commit count once;
+2. finds change points with :func:`benchlab.regress.changepoints` (robust to
+   lone spikes and missing values);
+3. for each change point compares the two adjacent segments: their medians
+   (the *before* and *after* levels), the relative change with a seeded
+   bootstrap interval on the ratio of medians (see
+   :mod:`benchlab.regress._common`), and a two-sided Mann–Whitney U p-value;
+4. keeps changes whose effect reaches ``min_effect`` and whose p-value is below
+   ``alpha``, labels them ``regression`` or ``improvement`` according to the
+   metric's ``direction``, grades them with :data:`SEVERITY_LEVELS`, and gives
+   each a stable ``change_id`` (series + first bad commit) for triage.
+
+The p-value is nominal: the change point was chosen where the segments differ
+most, so it overstates significance.  Together with ``min_effect`` it is a
+guard against reporting noise, not a calibrated test.
+
+:func:`detect_store` runs the same over ``store.history(...)`` and drops
+changes someone already triaged (:mod:`benchlab.regress._triage`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import polars as pl
+
+from benchlab.errors import QueryError
+from benchlab.frame import RESULTS_SCHEMA, SERIES_COLUMNS
+from benchlab.regress._changepoints import changepoints
+from benchlab.regress._common import (
+    DEFAULT_MIN_EFFECT,
+    SEVERITY_LEVELS,
+    change_id,
+    effect_of,
+    key_seed,
+    mann_whitney_p,
+    ratio_interval,
+    severity_of,
+    severity_rank,
+)
+
+if TYPE_CHECKING:
+    from benchlab.store import Store
+
+__all__ = ["detect", "detect_store", "DETECT_SCHEMA", "SEVERITY_LEVELS"]
+
+_IDENTITY = ("series_key", "provenance", *SERIES_COLUMNS, "hardware_type", "unit", "direction")
+
+#: Columns of the frame :func:`detect` returns, in order.
+DETECT_SCHEMA: dict[str, pl.DataType] = {
+    "change_id": pl.Utf8(),
+    "kind": pl.Utf8(),
+    "severity": pl.Utf8(),
+    "series_key": pl.Utf8(),
+    "provenance": pl.Utf8(),
+    **{c: RESULTS_SCHEMA[c] for c in SERIES_COLUMNS},
+    "hardware_type": pl.Utf8(),
+    "unit": pl.Utf8(),
+    "direction": pl.Utf8(),
+    "position": pl.Int64(),
+    "n_points": pl.Int64(),
+    "before": pl.Float64(),
+    "after": pl.Float64(),
+    "change": pl.Float64(),
+    "change_low": pl.Float64(),
+    "change_high": pl.Float64(),
+    "effect": pl.Float64(),
+    "p_value": pl.Float64(),
+    "n_before": pl.Int64(),
+    "n_after": pl.Int64(),
+    "last_good_commit": pl.Utf8(),
+    "last_good_run_id": pl.Int64(),
+    "last_good_timestamp": pl.Datetime("us", "UTC"),
+    "first_bad_commit": pl.Utf8(),
+    "first_bad_run_id": pl.Int64(),
+    "first_bad_timestamp": pl.Datetime("us", "UTC"),
+}
+
+# Below this many points in total the work stays in this process: starting
+# workers costs more than it saves.
+_PARALLEL_MIN_POINTS = 200_000
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=DETECT_SCHEMA)
+
+
+def _with_columns(frame: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
+    """``frame`` restricted to ``names``, adding missing ones as typed nulls."""
+    missing = [pl.lit(None, dtype=RESULTS_SCHEMA[c]).alias(c) for c in names if c not in frame.columns]
+    return frame.with_columns(missing).select(names) if missing else frame.select(names)
+
+
+def points(frame: pl.DataFrame, *, by: Literal["commit", "run"] = "commit") -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The ordered, aggregated points of every series in ``frame``.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        A results frame (at least ``series_key`` and ``value``).
+    by : {"commit", "run"}
+        What one point is: all values of one commit (runs without a commit
+        count by themselves), or of one run.
+
+    Returns
+    -------
+    series : polars.DataFrame
+        One row per (``series_key``, ``provenance``) with its identity, ``offset``
+        (first row in ``pts``) and ``n_points``.
+    pts : polars.DataFrame
+        ``series_key``, ``provenance``, ``value`` (median of the point's values),
+        ``n_values``, and ``timestamp``, ``run_id``, ``commit`` of the point's
+        earliest run; ordered by series, then time, then run id.
+    """
+    if by not in ("commit", "run"):
+        raise QueryError(f"by must be 'commit' or 'run', not {by!r}")
+    for c in ("series_key", "value"):
+        if c not in frame.columns:
+            raise QueryError(f"detect needs a results frame with a {c!r} column; got {frame.columns}")
+    cols = [*_IDENTITY, "value", "timestamp", "run_id", "commit"]
+    f = _with_columns(frame, cols).filter(pl.col("value").is_finite())
+    f = f.with_columns(pl.col("provenance").fill_null("measured"))
+    run_text = pl.concat_str(pl.lit("\x00run"), pl.col("run_id").cast(pl.Utf8))
+    # One point per commit (or run); rows that name neither count alone.
+    alone = pl.concat_str(pl.lit("\x00row"), pl.int_range(pl.len()).cast(pl.Utf8))
+    point = pl.coalesce(pl.col("commit"), run_text, alone) if by == "commit" else pl.coalesce(run_text, alone)
+    f = f.with_columns(_point=point).sort(
+        ["series_key", "provenance", "timestamp", "run_id"], nulls_last=False, maintain_order=True
+    )
+    pts = (
+        f.group_by(["series_key", "provenance", "_point"], maintain_order=True)
+        .agg(
+            pl.col("value").median(),
+            pl.len().alias("n_values"),
+            pl.col("timestamp").first(),
+            pl.col("run_id").first(),
+            pl.col("commit").first(),
+        )
+        .drop("_point")
+    )
+    # maintain_order keeps groups in order of their earliest row, i.e. by time.
+    ident = [c for c in _IDENTITY if c not in ("series_key", "provenance")]
+    series = (
+        f.group_by(["series_key", "provenance"], maintain_order=True)
+        .agg(*(pl.col(c).first() for c in ident))
+        .join(
+            pts.group_by(["series_key", "provenance"], maintain_order=True).agg(pl.len().alias("n_points")),
+            on=["series_key", "provenance"],
+            maintain_order="left",
+        )
+    )
+    series = series.with_columns(offset=pl.col("n_points").cum_sum() - pl.col("n_points"))
+    return series, pts
+
+
+def _scan(
+    values: np.ndarray,
+    offsets: np.ndarray,
+    lengths: np.ndarray,
+    sids: np.ndarray,
+    thresholds: np.ndarray,
+    seeds: np.ndarray,
+    alpha: float,
+    confidence: float,
+    n_boot: int,
+    seed: int,
+    cp_options: Mapping[str, Any],
+) -> list[tuple[Any, ...]]:
+    """Change points and segment statistics of a batch of series (runs in workers)."""
+    out: list[tuple[Any, ...]] = []
+    for sid, off, n, thr, s_seed in zip(sids, offsets, lengths, thresholds, seeds, strict=True):
+        x = values[off : off + n]
+        cps = changepoints(x, **cp_options)
+        if not cps:
+            continue
+        bounds = [0, *cps, n]
+        for j, cp in enumerate(cps):
+            before, after = x[bounds[j] : cp], x[cp : bounds[j + 2]]
+            before, after = before[np.isfinite(before)], after[np.isfinite(after)]
+            if before.size == 0 or after.size == 0:
+                continue
+            mb, ma = float(np.median(before)), float(np.median(after))
+            ratio = ma / mb if mb > 0 else (math.inf if ma > 0 else math.nan)
+            effect = effect_of(ratio)
+            if not effect >= thr:  # also drops NaN (0 -> 0)
+                continue
+            p = mann_whitney_p(before, after)
+            if not p < alpha:
+                continue
+            if mb > 0:
+                rng = np.random.default_rng([seed, int(s_seed), int(cp)])
+                lo, hi = ratio_interval(before, after, n_boot=n_boot, confidence=confidence, rng=rng)
+            else:
+                lo = hi = math.nan
+            out.append((int(sid), int(cp), mb, ma, ratio, lo, hi, effect, p, before.size, after.size))
+    return out
+
+
+def _n_workers(requested: int | None, n_points: int) -> int:
+    if requested is not None:
+        if requested < 1:
+            raise QueryError(f"workers must be at least 1, got {requested}")
+        return requested
+    if n_points < _PARALLEL_MIN_POINTS:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, cpus)
+
+
+def _thresholds(series: pl.DataFrame, min_effect: float | Mapping[str, float]) -> np.ndarray:
+    if isinstance(min_effect, Mapping):
+        bad = {k: v for k, v in min_effect.items() if not (isinstance(v, int | float) and v >= 0)}
+        if bad:
+            raise QueryError(f"min_effect values must be non-negative numbers; got {bad}")
+        metric = series["metric"].to_list()
+        return np.array([float(min_effect.get(m, DEFAULT_MIN_EFFECT)) for m in metric], dtype=np.float64)
+    if not (isinstance(min_effect, int | float) and min_effect >= 0):
+        raise QueryError(f"min_effect must be a non-negative number (0.05 = 5 %), got {min_effect!r}")
+    return np.full(series.height, float(min_effect))
+
+
+def detect(
+    frame: pl.DataFrame,
+    *,
+    min_effect: float | Mapping[str, float] = DEFAULT_MIN_EFFECT,
+    alpha: float = 0.01,
+    confidence: float = 0.95,
+    by: Literal["commit", "run"] = "commit",
+    improvements: bool = True,
+    n_boot: int = 2000,
+    seed: int = 0,
+    workers: int | None = None,
+    changepoint_options: Mapping[str, Any] | None = None,
+) -> pl.DataFrame:
+    """Regressions and improvements in every series of a results frame.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        A results frame (:mod:`benchlab.frame`), e.g. ``store.history(...)``.
+        Only ``series_key`` and ``value`` are required; ``timestamp``,
+        ``run_id``, ``commit``, ``direction`` and the identity columns are used
+        when present.
+    min_effect : float or mapping, default 0.05
+        Smallest effect reported, as a fraction (0.05 = 5 %; the effect is
+        ``max(r, 1/r) - 1`` for the ratio of medians ``r``).  A mapping gives a
+        threshold per metric (``{"latency": 0.05, "memory": 0.01}``); metrics
+        it does not name use 0.05.
+    alpha : float, default 0.01
+        Changes whose Mann–Whitney p-value is not below ``alpha`` are dropped.
+    confidence : float, default 0.95
+        Level of the interval on the relative change.
+    by : {"commit", "run"}, default "commit"
+        Aggregate the values of one commit (or one run) to their median first.
+    improvements : bool, default True
+        Also report improvements (``False``: regressions only).
+    n_boot : int, default 2000
+        Bootstrap draws for the interval.
+    seed : int, default 0
+        Seed of the bootstrap; each change has its own stream derived from the
+        seed, the series and the position, so results do not depend on which
+        other series are in the frame or on ``workers``.
+    workers : int, optional
+        Processes for the change-point search.  Default: one for small frames,
+        one per available CPU from 200 000 points on.
+    changepoint_options : mapping, optional
+        Passed to :func:`benchlab.regress.changepoints` (``penalty``,
+        ``min_size``, ``model`` …).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per change (schema :data:`DETECT_SCHEMA`): ``change_id``,
+        ``kind`` (``regression``/``improvement``), ``severity``, the series
+        identity, ``position`` (index of the first bad point among the series'
+        aggregated points) and ``n_points``, ``before``/``after`` levels (segment
+        medians, in ``unit``), ``change`` (after / before - 1) with
+        ``change_low``/``change_high``, ``effect``, ``p_value``, segment sizes,
+        and the last good / first bad commit, run id and timestamp.  Regressions
+        first, most severe first.
+
+    Raises
+    ------
+    QueryError
+        If the frame lacks ``series_key`` or ``value`` or an option is invalid.
+    """
+    if not 0 < alpha <= 1:
+        raise QueryError(f"alpha must be in (0, 1], got {alpha!r}")
+    if not 0 < confidence < 1:
+        raise QueryError(f"confidence must be in (0, 1), got {confidence!r}")
+    if n_boot < 10:
+        raise QueryError(f"n_boot must be at least 10, got {n_boot!r}")
+    series, pts = points(frame, by=by)
+    return _detect_points(
+        series, pts, min_effect=min_effect, alpha=alpha, confidence=confidence, improvements=improvements,
+        n_boot=n_boot, seed=seed, workers=workers, changepoint_options=changepoint_options or {},
+    )  # fmt: skip
+
+
+def _detect_points(
+    series: pl.DataFrame,
+    pts: pl.DataFrame,
+    *,
+    min_effect: float | Mapping[str, float],
+    alpha: float,
+    confidence: float,
+    improvements: bool,
+    n_boot: int,
+    seed: int,
+    workers: int | None,
+    changepoint_options: Mapping[str, Any],
+) -> pl.DataFrame:
+    if series.is_empty():
+        return _empty()
+    thresholds = _thresholds(series, min_effect)
+    values = pts["value"].to_numpy()
+    offsets = series["offset"].to_numpy()
+    lengths = series["n_points"].to_numpy()
+    keys = series["series_key"].to_list()
+    provs = series["provenance"].to_list()
+    seeds = np.array([key_seed(k, p) for k, p in zip(keys, provs, strict=True)], dtype=np.uint64)
+    todo = np.flatnonzero(lengths >= 8)  # the engine needs 8 points (changepoints.MIN_POINTS)
+    args = (alpha, confidence, n_boot, seed, dict(changepoint_options))
+    n_workers = _n_workers(workers, int(lengths[todo].sum()) if todo.size else 0)
+    if n_workers == 1 or todo.size < 2:
+        found = _scan(values, offsets[todo], lengths[todo], todo, thresholds[todo], seeds[todo], *args)
+    else:
+        found = []
+        # Chunks of about equal point counts, several per worker to even out the load.
+        cum = np.cumsum(lengths[todo])
+        n_chunks = min(todo.size, n_workers * 8)
+        cuts = np.searchsorted(cum, np.linspace(0, cum[-1], n_chunks + 1)[1:-1])
+        with ProcessPoolExecutor(max_workers=n_workers) as pool:
+            futures = []
+            for idx in np.split(np.arange(todo.size), cuts):
+                if idx.size == 0:
+                    continue
+                sel = todo[idx]
+                lo, hi = int(offsets[sel[0]]), int(offsets[sel[-1]] + lengths[sel[-1]])
+                futures.append(
+                    pool.submit(
+                        _scan, values[lo:hi], offsets[sel] - lo, lengths[sel], sel, thresholds[sel], seeds[sel], *args
+                    )
+                )
+            for fut in futures:
+                found.extend(fut.result())
+    if not found:
+        return _empty()
+    cols = list(zip(*found, strict=True))
+    sid = np.array(cols[0], dtype=np.int64)
+    pos = np.array(cols[1], dtype=np.int64)
+    ratio = np.array(cols[4], dtype=np.float64)
+    changes = pl.DataFrame(
+        {
+            "_sid": sid,
+            "position": pos,
+            "before": np.array(cols[2], dtype=np.float64),
+            "after": np.array(cols[3], dtype=np.float64),
+            "change": ratio - 1.0,
+            "change_low": np.array(cols[5], dtype=np.float64) - 1.0,
+            "change_high": np.array(cols[6], dtype=np.float64) - 1.0,
+            "effect": np.array(cols[7], dtype=np.float64),
+            "p_value": np.array(cols[8], dtype=np.float64),
+            "n_before": np.array(cols[9], dtype=np.int64),
+            "n_after": np.array(cols[10], dtype=np.int64),
+        }
+    )
+    ident = series.with_row_index("_sid").with_columns(pl.col("_sid").cast(pl.Int64))
+    changes = changes.join(ident, on="_sid", how="left")
+    bad_at = changes["offset"].to_numpy() + pos
+    bad = pts[bad_at].select(
+        first_bad_commit="commit", first_bad_run_id="run_id", first_bad_timestamp="timestamp"
+    )
+    good = pts[bad_at - 1].select(
+        last_good_commit="commit", last_good_run_id="run_id", last_good_timestamp="timestamp"
+    )
+    changes = pl.concat([changes, good, bad], how="horizontal")
+    direction = changes["direction"].fill_null("lower")
+    worse = np.where(direction.to_numpy() == "higher", ratio < 1.0, ratio > 1.0)
+    changes = changes.with_columns(
+        kind=pl.Series(np.where(worse, "regression", "improvement")),
+        severity=pl.Series([severity_of(e) for e in changes["effect"].to_list()], dtype=pl.Utf8),
+        change_id=pl.Series(
+            [
+                change_id(k, p, _first_bad(c, t, r))
+                for k, p, c, t, r in changes.select(
+                    "series_key", "provenance", "first_bad_commit", "first_bad_timestamp", "first_bad_run_id"
+                ).iter_rows()
+            ],
+            dtype=pl.Utf8,
+        ),
+    )
+    if not improvements:
+        changes = changes.filter(pl.col("kind") == "regression")
+    rank = pl.col("severity").replace_strict(
+        {name: -i for i, (name, _) in enumerate(SEVERITY_LEVELS)}, return_dtype=pl.Int64
+    )
+    changes = changes.sort(
+        [pl.col("kind") != "regression", rank, pl.col("effect"), "series_key", "provenance", "position"],
+        descending=[False, True, True, False, False, False],
+    )
+    return changes.select(list(DETECT_SCHEMA)).cast(DETECT_SCHEMA)  # type: ignore[arg-type]
+
+
+def _first_bad(commit: str | None, timestamp: object, run_id: int | None) -> object:
+    """What identifies the first bad point in a change id: commit, else time, else run."""
+    if commit is not None:
+        return commit
+    if timestamp is not None:
+        return timestamp.isoformat()  # type: ignore[attr-defined]
+    return f"run:{run_id}"
+
+
+def detect_store(
+    store: Store,
+    *,
+    min_effect: float | Mapping[str, float] = DEFAULT_MIN_EFFECT,
+    alpha: float = 0.01,
+    confidence: float = 0.95,
+    by: Literal["commit", "run"] = "commit",
+    improvements: bool = True,
+    include_triaged: bool = False,
+    tolerance: int = 2,
+    since: object = None,
+    until: object = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+    workers: int | None = None,
+    changepoint_options: Mapping[str, Any] | None = None,
+    **filters: Any,
+) -> pl.DataFrame:
+    """:func:`detect` over ``store.history(...)``, without changes already triaged.
+
+    Parameters
+    ----------
+    store : Store
+        The store to read.
+    include_triaged : bool, default False
+        Keep triaged changes too (their latest status is in ``triage_status``).
+    tolerance : int, default 2
+        A change counts as triaged when its ``change_id`` was triaged, or when a
+        triaged change of the same series, provenance and kind had its first
+        bad point at most ``tolerance`` points away -- change-point locations can
+        move by a point or two as more data arrives, and a triaged change must
+        not come back under a new id.
+    since, until, **filters
+        Passed to :meth:`Store.history` (``model=``, ``hardware=``, ``metric=`` …).
+    min_effect, alpha, confidence, by, improvements, n_boot, seed, workers, changepoint_options
+        As in :func:`detect`.
+
+    Returns
+    -------
+    polars.DataFrame
+        :data:`DETECT_SCHEMA` plus ``triage_status`` (null for untriaged changes).
+    """
+    from benchlab.regress._triage import triage_status
+
+    if not 0 < alpha <= 1:
+        raise QueryError(f"alpha must be in (0, 1], got {alpha!r}")
+    if not 0 < confidence < 1:
+        raise QueryError(f"confidence must be in (0, 1), got {confidence!r}")
+    frame = store.history(since=since, until=until, **filters)
+    series, pts = points(frame, by=by)
+    found = _detect_points(
+        series, pts, min_effect=min_effect, alpha=alpha, confidence=confidence, improvements=improvements,
+        n_boot=n_boot, seed=seed, workers=workers, changepoint_options=changepoint_options or {},
+    )  # fmt: skip
+    status = triage_status(store, series_keys=found["series_key"].unique().to_list()) if found.height else None
+    if status is None or status.is_empty():
+        out = found.with_columns(triage_status=pl.lit(None, dtype=pl.Utf8))
+    else:
+        out = _match_triaged(found, status, series, pts, tolerance)
+    if not include_triaged:
+        out = out.filter(pl.col("triage_status").is_null())
+    return out
+
+
+def _match_triaged(
+    found: pl.DataFrame, status: pl.DataFrame, series: pl.DataFrame, pts: pl.DataFrame, tolerance: int
+) -> pl.DataFrame:
+    """Add ``triage_status``: by ``change_id``, else by a nearby triaged change of the series."""
+    by_id = status.select("change_id", triage_status="status")
+    out = found.join(by_id, on="change_id", how="left")
+    # Locate each triaged change's first bad point among today's points.
+    located = pts.with_columns(
+        position=pl.int_range(pl.len()).over(["series_key", "provenance"]).cast(pl.Int64)
+    )
+    near = status.filter(pl.col("series_key").is_not_null()).with_columns(
+        pl.col("provenance").fill_null("measured")
+    )
+    by_commit = near.filter(pl.col("first_bad_commit").is_not_null()).join(
+        located.select("series_key", "provenance", "commit", "position"),
+        left_on=["series_key", "provenance", "first_bad_commit"],
+        right_on=["series_key", "provenance", "commit"],
+    )
+    by_time = near.filter(pl.col("first_bad_commit").is_null() & pl.col("first_bad_timestamp").is_not_null()).join(
+        located.select("series_key", "provenance", "timestamp", "position"),
+        left_on=["series_key", "provenance", "first_bad_timestamp"],
+        right_on=["series_key", "provenance", "timestamp"],
+    )
+    anchors = pl.concat(
+        [by_commit.select("series_key", "provenance", "kind", "position", "status"),
+         by_time.select("series_key", "provenance", "kind", "position", "status")]
+    )  # fmt: skip
+    if anchors.is_empty():
+        return out
+    pairs = (
+        out.filter(pl.col("triage_status").is_null())
+        .select("change_id", "series_key", "provenance", "kind", "position")
+        .join(anchors, on=["series_key", "provenance", "kind"], suffix="_triaged")
+        .filter((pl.col("position") - pl.col("position_triaged")).abs() <= tolerance)
+        .sort(["change_id", (pl.col("position") - pl.col("position_triaged")).abs()])
+        .group_by("change_id", maintain_order=True)
+        .agg(pl.col("status").first().alias("_near_status"))
+    )
+    return (
+        out.join(pairs, on="change_id", how="left")
+        .with_columns(pl.coalesce("triage_status", "_near_status").alias("triage_status"))
+        .drop("_near_status")
+    )
+
+
+def severity_at_least(frame: pl.DataFrame, severity: str) -> pl.DataFrame:
+    """Rows of ``frame`` whose ``severity`` is at least ``severity``."""
+    floor = severity_rank(severity)
+    names = [name for name, _ in SEVERITY_LEVELS if severity_rank(name) >= floor]
+    return frame.filter(pl.col("severity").is_in(names))
