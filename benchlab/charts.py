@@ -152,8 +152,9 @@ def reduce_history(frame: pl.DataFrame, max_rows: int = MAX_ROWS) -> tuple[pl.Da
        with the minimum and maximum kept as ``lo``/``hi`` and the count as
        ``n_points`` (timestamp = the commit's first run).
     2. If that is still too many, each series is cut into equal buckets in time
-       order and only each bucket's minimum and maximum row survive, so spikes
-       and steps stay visible (a min/max-preserving downsample).
+       order and only the rows with each bucket's lowest ``lo`` and highest
+       ``hi`` survive, so spikes and steps stay visible (a min/max-preserving
+       downsample; the chart draws ``lo``–``hi`` as whiskers).
 
     Returns the reduced frame and a sentence describing what was done ("" if
     nothing was needed).
@@ -188,12 +189,14 @@ def reduce_history(frame: pl.DataFrame, max_rows: int = MAX_ROWS) -> tuple[pl.Da
     ranked = agg.with_columns(
         _i=pl.int_range(pl.len()).over("series"), _n=pl.len().over("series")
     ).with_columns(_b=(pl.col("_i") * buckets // pl.col("_n")))
-    keep = ranked.filter(
-        (pl.col("value") == pl.col("value").min().over("series", "_b"))
-        | (pl.col("value") == pl.col("value").max().over("series", "_b"))
-    )
-    # ties could keep more than two rows per bucket: keep the first min and the first max
-    keep = keep.unique(subset=["series", "_b", "value"], keep="first", maintain_order=True)
+    # the rows holding the bucket's lowest low and highest high (their whiskers show the spread)
+    is_lo = pl.col("lo") == pl.col("lo").min().over("series", "_b")
+    is_hi = pl.col("hi") == pl.col("hi").max().over("series", "_b")
+    keep = ranked.filter(is_lo | is_hi)
+    # ties could keep more than two rows per bucket: keep the first of each
+    keep = keep.with_columns(_which=pl.when(is_hi).then(1).otherwise(0)).unique(
+        subset=["series", "_b", "_which"], keep="first", maintain_order=True
+    ).drop("_which")
     keep = keep.drop("_i", "_n", "_b").sort("series", "x")
     if keep.height > max_rows:  # more series than rows allowed: keep whole series, say how many
         names = keep.group_by("series").len().sort("len", "series", descending=[True, False])
@@ -210,35 +213,48 @@ def reduce_history(frame: pl.DataFrame, max_rows: int = MAX_ROWS) -> tuple[pl.Da
     return keep, note
 
 
-def _change_points(changes: pl.DataFrame, frame: pl.DataFrame, triage: pl.DataFrame | None) -> pl.DataFrame:
-    """Where each detected change sits on the history's x axis, with its triage status.
+def _change_points(changes: pl.DataFrame, triage: pl.DataFrame | None) -> pl.DataFrame:
+    """Detected changes placed at their first bad point, with a ``mark`` to colour them by.
 
-    A change is placed at its first "after" commit (or timestamp when the
-    changes frame carries one).
+    ``mark`` is the triage status when there is one (from ``triage``, else the
+    ``triage_status`` column :func:`benchlab.regress.detect_store` adds), else
+    the kind (``regression``/``improvement``).
     """
     ch = changes
-    if "timestamp" not in ch.columns:
-        commit_col = next((c for c in ("first_bad_commit", "commit_after", "commit", "after_commit") if c in ch.columns), None)
-        if commit_col is None:
-            raise QueryError("changes frame needs a timestamp or a commit column (first_bad_commit, commit_after, commit) to place changes on the chart")
-        firsts = (
-            frame.filter(pl.col("commit").is_not_null())
-            .group_by("commit")
-            .agg(timestamp=pl.col("timestamp").min())
+    at = next((c for c in ("first_bad_timestamp", "timestamp") if c in ch.columns), None)
+    if at is None:
+        raise QueryError(
+            "history(): the changes frame needs a first_bad_timestamp column (benchlab.regress.detect output)"
         )
-        ch = ch.join(firsts, left_on=commit_col, right_on="commit", how="left")
-    if "change_id" in ch.columns and triage is not None and not triage.is_empty() and "change_id" in triage.columns:
+    ch = ch.with_columns(x=pl.col(at))
+    status = pl.col("triage_status") if "triage_status" in ch.columns else pl.lit(None, pl.Utf8)
+    ch = ch.with_columns(status=status.cast(pl.Utf8))
+    if triage is not None and not triage.is_empty():
+        if "change_id" not in ch.columns or not {"change_id", "status"} <= set(triage.columns):
+            raise QueryError("history(): triage marks need change_id and status, and the changes a change_id")
         cols = [c for c in ("change_id", "status", "note", "link") if c in triage.columns]
-        tri = triage.select(cols).unique("change_id", keep="last")
-        ch = ch.drop([c for c in cols if c != "change_id" and c in ch.columns]).join(tri, on="change_id", how="left")
-    if "status" not in ch.columns:
-        ch = ch.with_columns(status=pl.lit(None, pl.Utf8))
-    kind = pl.col("kind").cast(pl.Utf8) if "kind" in ch.columns else pl.lit("change")
-    ch = ch.with_columns(
-        kind=kind,
-        status=pl.col("status").cast(pl.Utf8).fill_null("untriaged"),
+        tri = triage.select(cols).unique("change_id", keep="last").rename({"status": "_tstatus"})
+        ch = ch.drop([c for c in ("note", "link") if c in cols and c in ch.columns]).join(tri, on="change_id", how="left")
+        ch = ch.with_columns(status=pl.coalesce("_tstatus", "status")).drop("_tstatus")
+    kind = pl.col("kind").cast(pl.Utf8) if "kind" in ch.columns else pl.lit("regression")
+    pct = (
+        pl.format("{}%", ((pl.col("change") * 100).round(1)).cast(pl.Utf8))
+        if "change" in ch.columns
+        else pl.lit("")
     )
-    return ch.filter(pl.col("timestamp").is_not_null())
+    ch = ch.with_columns(
+        mark=pl.coalesce(pl.col("status"), kind),
+        kind=kind,
+        label=pl.concat_str([pl.coalesce(pl.col("status"), kind), pct], separator=" ", ignore_nulls=True),
+    )
+    return ch.filter(pl.col("x").is_not_null())
+
+
+#: the time brush of interactive histories (built once: constructing a selection is slow)
+_BRUSH = alt.selection_interval(name="brush", encodings=["x"])
+
+_CHANGE_TOOLTIP = ("change_id", "kind", "severity", "mark", "before", "after", "change", "change_low", "change_high",
+                   "p_value", "last_good_commit", "first_bad_commit", "provenance", "note", "link")  # fmt: skip
 
 
 def history(
@@ -250,6 +266,7 @@ def history(
     title: str | None = None,
     brush: bool = False,
     max_rows: int = MAX_ROWS,
+    max_series: int | None = 20,
     width: int | None = None,
     height: int | None = None,
 ) -> alt.LayerChart:
@@ -261,11 +278,13 @@ def history(
         A results frame (``store.history(...)``/``store.results(...)``) for one
         metric; several series are coloured separately.
     changes : polars.DataFrame, optional
-        Detected changes (:func:`benchlab.regress.detect`) drawn as vertical
-        rules at their first bad commit, coloured by triage status.
+        Detected changes (:func:`benchlab.regress.detect` /
+        :func:`~benchlab.regress.detect_store`) drawn as dashed vertical rules at
+        their first bad run, coloured by kind or, once triaged, by status.
     triage : polars.DataFrame, optional
-        Triage marks (``change_id``, ``status``, ``note``, ``link``) joined to
-        ``changes`` on ``change_id``; overrides any status in ``changes``.
+        Triage marks (``change_id``, ``status``, ``note``, ``link``, e.g.
+        :func:`benchlab.regress.triage_status`) joined to ``changes`` on
+        ``change_id``; overrides the ``triage_status`` column of ``changes``.
     metric : str, optional
         Keep only this metric (required when the frame holds several).
     title : str, optional
@@ -275,6 +294,9 @@ def history(
         explorer widget to filter its table).
     max_rows : int
         Above this many rows the frame is reduced (see :func:`reduce_history`).
+    max_series : int or None
+        Draw at most this many series (the first by label; the subtitle says
+        how many were left out): more lines than colours help nobody.
 
     Returns
     -------
@@ -291,14 +313,17 @@ def history(
         raise QueryError("history(): no row has a timestamp; the store records when each run started")
     data = data.filter(pl.col("x").is_not_null())
     data = data.select("series", "provenance", "x", "value", "commit", "branch", "run_id", "source", "unit", "machine")
+    notes = []
+    labels = data["series"].unique().sort()
+    if max_series is not None and labels.len() > max_series:
+        data = data.filter(pl.col("series").is_in(labels.head(max_series).implode()))
+        notes.append(f"first {max_series} of {labels.len()} series (filter to see the others)")
     data, note = reduce_history(data, max_rows)
+    notes = [note, *notes] if note else notes
     n_series = data["series"].n_unique()
     scale = _series_scale(n_series)
     shown = _describe_constant(frame, ("benchmark", "model", "hardware", "batch_size", "seq_len", "precision"))
-    chart_title = alt.Title(
-        title or f"{metric}{_fmt(unit)}" + (f" — {shown}" if shown else ""),
-        subtitle=[note] if note else [],
-    )
+    chart_title = alt.Title(title or f"{metric}{_fmt(unit)}" + (f" — {shown}" if shown else ""), subtitle=notes)
     x = alt.X("x:T", title="run started (UTC)")
     y = alt.Y("value:Q", title=f"{metric}{_fmt(unit)}", scale=_value_scale(data["value"]))
     legend = alt.Legend(title="series", symbolLimit=30) if n_series > 1 else None
@@ -322,45 +347,38 @@ def history(
     )
     points = base.mark_point(filled=True).encode(x=x, y=y, color=color, shape=theme.provenance_shape(), tooltip=tooltip)
     if brush:
-        points = points.add_params(alt.selection_interval(name="brush", encodings=["x"]))
+        points = points.add_params(_BRUSH)
     layers: list[alt.Chart] = [lines, points]
     if note:  # show the spread that aggregation hid
         layers.insert(0, base.mark_rule(opacity=0.35).encode(x=x, y="lo:Q", y2="hi:Q", color=color))
     if changes is not None and not changes.is_empty():
-        ch = _change_points(changes, frame, triage)
+        ch = _change_points(changes, triage)
         if not ch.is_empty():
-            statuses = sorted(set(ch["status"].to_list()))
-            colors = [theme.STATUS_COLORS.get(s, "#4a5568") for s in statuses]
-            keep = [c for c in ("change_id", "timestamp", "kind", "status", "note", "link", "severity", "p_value",
-                                "rel_change", "before", "after", "ci_low", "ci_high", "commit_range",
-                                "last_good_commit", "first_bad_commit", "commit_before", "commit_after") if c in ch.columns]  # fmt: skip
-            chd = ch.select(keep).with_columns(x=pl.col("timestamp"))
-            ch_tooltip = [alt.Tooltip(c, type="quantitative", format=".3~g") if chd[c].dtype.is_numeric() else alt.Tooltip(c, type="nominal")
-                          for c in keep if c not in ("timestamp",)]  # fmt: skip
-            rules = (
-                alt.Chart(chd)
-                .mark_rule(strokeWidth=2, strokeDash=[4, 3])
-                .encode(
-                    x=alt.X("x:T"),
-                    stroke=alt.Stroke("status:N", scale=alt.Scale(domain=statuses, range=colors), legend=alt.Legend(title="change (triage)")),
-                    tooltip=ch_tooltip,
-                )
-            )
+            marks = [m for m in theme.CHANGE_COLORS if m in set(ch["mark"].to_list())]
+            marks += sorted(set(ch["mark"].to_list()) - set(marks))
+            colors = [theme.CHANGE_COLORS.get(m, "#4a5568") for m in marks]
+            keep = [c for c in _CHANGE_TOOLTIP if c in ch.columns]
+            chd = ch.select("x", "label", *keep)
+            ch_tooltip = [alt.Tooltip("x:T", title="first bad run", format="%Y-%m-%d %H:%M")] + [
+                alt.Tooltip(f"{c}:Q", format="+.1%" if c.startswith("change") else ".3~g")
+                if chd[c].dtype.is_numeric()
+                else alt.Tooltip(f"{c}:N", title="triage / kind" if c == "mark" else c)
+                for c in keep
+            ]
+            stroke = alt.Stroke("mark:N", scale=alt.Scale(domain=marks, range=colors), legend=alt.Legend(title="detected change"))
+            rules = alt.Chart(chd).mark_rule(strokeWidth=2, strokeDash=[5, 3]).encode(x="x:T", stroke=stroke, tooltip=ch_tooltip)
             flags = (
                 alt.Chart(chd)
                 .mark_text(align="left", dx=3, baseline="top", fontSize=10, color="#4a5568")
-                .encode(x=alt.X("x:T"), y=alt.value(2), text="status:N", tooltip=ch_tooltip)
+                .encode(x="x:T", y=alt.value(2), text="label:N", tooltip=ch_tooltip)
             )
             layers += [rules, flags]
-    chart = alt.layer(*layers).properties(title=chart_title)
-    if width:
-        chart = chart.properties(width=width)
-    if height:
-        chart = chart.properties(height=height)
-    return chart
+    size = {k: v for k, v in (("width", width), ("height", height)) if v}
+    return alt.layer(*layers, title=chart_title, **size)
 
 
 # -- comparison ---------------------------------------------------------------------------------------
+_VERDICTS = {"better": theme.BETTER, "unchanged": theme.NEUTRAL, "uncertain": "#e2e8f0", "worse": theme.WORSE}
 _CI_PAIRS = (("ratio_low", "ratio_high"), ("ratio_lower", "ratio_upper"), ("ci_low", "ci_high"), ("lower", "upper"))
 
 
@@ -370,7 +388,7 @@ def comparison(
     provenance: str | None = None,
     threshold: float = 0.02,
     title: str | None = None,
-    max_rows: int = 60,
+    max_rows: int = 40,
     labels: tuple[str, str] = ("baseline", "contender"),
 ) -> alt.LayerChart:
     """Contender ÷ baseline ratio per case, as bars from 1 with interval whiskers.
@@ -381,13 +399,14 @@ def comparison(
         Output of :meth:`Store.compare` or :func:`benchlab.regress.ab_compare`:
         identity columns, ``ratio`` (contender / baseline), ``direction`` and,
         when available, an interval for the ratio (``ratio_low``/``ratio_high``
-        or ``ci_low``/``ci_high``).
+        or ``ci_low``/``ci_high``) and a ``verdict`` (better, unchanged,
+        uncertain, worse), which colours the bars.
     provenance : str, optional
         Provenance of the compared values when the frame has no ``provenance``
         column (``store.compare`` aggregates it away; the caller knows it).
     threshold : float
-        Without an interval, changes smaller than this fraction count as
-        "within noise".
+        Without a ``verdict`` column or an interval, changes smaller than this
+        fraction count as "unchanged".
     max_rows : int
         Show at most this many cases, the largest changes first (the subtitle
         says how many were left out).
@@ -413,22 +432,31 @@ def comparison(
     dropped = frame.height - data.height
     lo_col, hi_col = next(((a, b) for a, b in _CI_PAIRS if a in data.columns and b in data.columns), (None, None))
     if lo_col is not None:
+        finite = pl.col("lo").is_finite() & pl.col("hi").is_finite()
         data = data.with_columns(lo=pl.col(lo_col).cast(pl.Float64), hi=pl.col(hi_col).cast(pl.Float64))
+        data = data.with_columns(lo=pl.when(finite).then("lo"), hi=pl.when(finite).then("hi"))
         noise = (pl.col("lo") <= 1) & (pl.col("hi") >= 1)
     else:
         data = data.with_columns(lo=pl.lit(None, pl.Float64), hi=pl.lit(None, pl.Float64))
         noise = (pl.col("ratio") - 1).abs() < threshold
-    worse = pl.when(pl.col("direction") == "higher").then(pl.col("ratio") < 1).otherwise(pl.col("ratio") > 1)
+    if "verdict" in data.columns:  # ab_compare decided, with its own factor and test: keep its word
+        verdict = pl.col("verdict").cast(pl.Utf8)
+        how = "verdicts from ab_compare"
+    else:
+        worse = pl.when(pl.col("direction") == "higher").then(pl.col("ratio") < 1).otherwise(pl.col("ratio") > 1)
+        verdict = pl.when(noise).then(pl.lit("unchanged")).when(worse).then(pl.lit("worse")).otherwise(pl.lit("better"))
+        how = "unchanged = interval contains 1" if lo_col is not None else f"unchanged = within ±{threshold:.0%}"
     data = data.with_columns(
         case=series_label(data, exclude=("metric",) if "metric" in data.columns and data["metric"].n_unique() == 1 else ()),
-        verdict=pl.when(noise).then(pl.lit("within noise")).when(worse).then(pl.lit("worse")).otherwise(pl.lit("better")),
+        verdict=verdict,
         change_pct=100 * (pl.col("ratio") - 1),
         _size=pl.col("ratio").log().abs(),
     )
-    note = []
+    note = [how]
     if data.height > max_rows:
-        note.append(f"largest {max_rows} of {data.height} changes shown")
-        data = data.sort("_size", descending=True).head(max_rows)
+        note.append(f"{max_rows} of {data.height} cases shown: worse, better and uncertain first, then the largest changes")
+        rank = pl.col("verdict").replace_strict({"worse": 0, "better": 1, "uncertain": 2}, default=3, return_dtype=pl.Int64)
+        data = data.sort([rank, pl.col("_size")], descending=[False, True]).head(max_rows)
     if dropped:
         note.append(f"{dropped} case(s) present on only one side left out")
     data = data.sort("ratio")
@@ -447,8 +475,8 @@ def comparison(
     # symmetric log domain around 1 so that 0.5x and 2x look equally far away
     span = max([abs(math.log(v)) for c in ("ratio", "lo", "hi") for v in data[c].drop_nulls().to_list() if v > 0] + [math.log(1.1)])
     domain = [math.exp(-1.1 * span), math.exp(1.1 * span)]
-    y = alt.Y("case:N", sort=order, title=None)
-    verdict_scale = alt.Scale(domain=["better", "within noise", "worse"], range=[theme.BETTER, theme.NEUTRAL, theme.WORSE])
+    y = alt.Y("case:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
+    verdict_scale = alt.Scale(domain=list(_VERDICTS), range=list(_VERDICTS.values()))
     base = alt.Chart(data)
     bars = base.mark_bar(strokeWidth=1.5, height={"band": 0.7}).encode(
         x=alt.X("ratio:Q", scale=alt.Scale(type="log", domain=domain, nice=False), title=f"{labels[1]} ÷ {labels[0]} (log scale; 1 = no change)"),

@@ -3,7 +3,7 @@
 Notebooks, docs and tests need a realistic store without shipping megabytes of
 measurements.  This module turns the small hand-written catalogue in the
 repository's ``data/`` folder (models, hardware, commits, compatibility rules,
-injected changes; see ``data/README.md``) into ~200k results and writes them to
+injected changes; see ``data/README.md``) into ~270k results and writes them to
 a DuckDB store in a few seconds.
 
 Every run it writes has ``provenance="simulated"`` and says so in its metadata,
@@ -52,6 +52,7 @@ import hashlib
 import json
 import math
 import os
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,7 @@ from benchlab.frame import SPREAD_COLUMNS, series_key
 from benchlab.ingest._batch import RESULT_SCHEMA, Batch, BatchBuilder
 from benchlab.store import Store
 from benchlab.store import open as open_store
+from benchlab.units import parse_unit
 
 __all__ = [
     "GENERATOR_VERSION",
@@ -282,7 +284,9 @@ def load_spec(directory: str | os.PathLike[str] | None = None) -> DemoSpec:
     changes = _numbers(_read_csv(p), p, ())
     _unique(changes, "change_id", p)
     _check_refs(changes, p, models, hardware)
-    changes = changes.with_columns(size=pl.col("size").cast(pl.Float64, strict=False), commit=_resolve(changes, "commit", p, commits))
+    changes = changes.with_columns(
+        size=pl.col("size").cast(pl.Float64, strict=False), commit=_resolve(changes, "commit", p, commits)
+    )
     for i, row in enumerate(changes.iter_rows(named=True)):
         loc = f"line {i + 2}"
         if row["kind"] not in _KINDS:
@@ -316,7 +320,7 @@ def _check_refs(df: pl.DataFrame, path: Path, models: pl.DataFrame, hardware: pl
 def _resolve(df: pl.DataFrame, col: str, path: Path, commits: pl.DataFrame) -> pl.Series:
     """Expand abbreviated commit hashes (unique prefixes of at least 7 digits)."""
     shas = commits["sha"].to_list()
-    out = []
+    out: list[str | None] = []
     for i, text in enumerate(df[col].to_list()):
         if text is None:
             out.append(None)
@@ -410,13 +414,27 @@ def _plan(spec: DemoSpec) -> _Plan:
                     }
                 entry["out_of_memory"] = oom
             compat_rows.append(entry)
-    cases = pl.DataFrame(case_rows, infer_schema_length=None).with_row_index("case").with_columns(pl.col("case").cast(pl.Int64))
+    cases = (
+        pl.DataFrame(case_rows, infer_schema_length=None)
+        .with_row_index("case")
+        .with_columns(pl.col("case").cast(pl.Int64))
+    )
     cases = cases.with_columns(
         **{
             f"key_{metric}": pl.Series(
-                [series_key(r["benchmark"], r["model"], r["hardware"], r["batch_size"], r["seq_len"],
-                            r["precision"], None, metric)  # fmt: skip
-                 for r in cases.iter_rows(named=True)],
+                [
+                    series_key(
+                        r["benchmark"],
+                        r["model"],
+                        r["hardware"],
+                        r["batch_size"],
+                        r["seq_len"],
+                        r["precision"],
+                        None,
+                        metric,
+                    )  # fmt: skip
+                    for r in cases.iter_rows(named=True)
+                ],
                 dtype=pl.Utf8,
             )
             for metric in _METRICS
@@ -472,7 +490,9 @@ def _expand_changes(spec: DemoSpec, cases: pl.DataFrame, ancestors: dict[str, fr
         preds = [pl.col("model") == ch["model"], pl.col("hardware") == ch["hardware"]]
         if ch["batch_size"] not in (None, "*"):
             if not str(ch["batch_size"]).isdigit():
-                raise IngestError(path, f"line {i + 2}", f"batch_size must be a whole number or '*', got {ch['batch_size']!r}")
+                raise IngestError(
+                    path, f"line {i + 2}", f"batch_size must be a whole number or '*', got {ch['batch_size']!r}"
+                )
             preds.append(pl.col("batch_size") == int(ch["batch_size"]))
         if ch["precision"] not in (None, "*"):
             preds.append(pl.col("precision") == ch["precision"])
@@ -544,9 +564,7 @@ def _stats(samples: np.ndarray) -> dict[str, np.ndarray]:
     return {k: _round_sig(v) for k, v in out.items()}
 
 
-def _block(
-    plan: _Plan, spec: DemoSpec, h: int, hw: Mapping[str, Any]
-) -> list[pl.DataFrame]:
+def _block(plan: _Plan, spec: DemoSpec, h: int, hw: Mapping[str, Any]) -> list[pl.DataFrame]:
     """All results of one hardware platform, as results-schema frames (one per metric)."""
     suite = spec.suite
     cases = plan.cases.filter(pl.col("hardware") == hw["name"])
@@ -564,16 +582,19 @@ def _block(
             valid[:, c] = [since in plan.ancestors[sha] for sha in commits]
 
     # Injected changes: steps from their commit on (descendants), spikes on that commit only.
+    # Steps of latency carry over into throughput; spikes (one bad run) stay in their own metric.
     factor = {m: np.ones((n_r, n_c)) for m in _METRICS}
+    spike = {m: np.ones((n_r, n_c)) for m in _METRICS}
     col_of = {case: i for i, case in enumerate(cases["case"].to_list())}
     # Derived rows (throughput implied by latency) are truth only: throughput is made from latency below.
     mine = plan.changes.filter((pl.col("hardware") == hw["name"]) & ~pl.col("derived"))
     for ch in mine.iter_rows(named=True):
         if ch["kind"] == "outlier":
             rows = np.array([sha == ch["commit"] for sha in commits])
+            spike[ch["metric"]][rows, col_of[ch["case"]]] *= 1.0 + ch["size"]
         else:
             rows = np.array([ch["commit"] in plan.ancestors[sha] for sha in commits])
-        factor[ch["metric"]][rows, col_of[ch["case"]]] *= 1.0 + ch["size"]
+            factor[ch["metric"]][rows, col_of[ch["case"]]] *= 1.0 + ch["size"]
 
     experimental = (cases["level"] == "experimental").to_numpy()
     sigma = hw["noise"] * np.where(experimental, float(suite["experimental_noise"]), 1.0)
@@ -587,11 +608,15 @@ def _block(
         level = base[None, :] * f * np.exp(sign * machine + jitter)
         return _round_sig(level[..., None] * np.exp(eps) * slow**sign)
 
-    lat = timed(cases["base_latency"].to_numpy(), factor["latency"], 1.0)
-    tput = timed(cases["base_throughput"].to_numpy(), factor["throughput"] / factor["latency"], -1.0)
+    lat = timed(cases["base_latency"].to_numpy(), factor["latency"] * spike["latency"], 1.0)
+    tput = timed(
+        cases["base_throughput"].to_numpy(), factor["throughput"] / factor["latency"] * spike["throughput"], -1.0
+    )
     n_m = int(suite["memory_samples"])
     mem_noise = rng.normal(0.0, float(suite["memory_noise"]), (n_r, n_c, n_m))
-    mem = _round_sig((cases["base_memory"].to_numpy()[None, :] * factor["memory"])[..., None] * np.exp(mem_noise))
+    mem = _round_sig(
+        (cases["base_memory"].to_numpy()[None, :] * factor["memory"] * spike["memory"])[..., None] * np.exp(mem_noise)
+    )
 
     r_idx, c_idx = np.nonzero(valid)
     ident = cases.select("benchmark", "model", "hardware", "hardware_type", "batch_size", "seq_len", "precision")[c_idx]
@@ -632,10 +657,11 @@ def generate(spec: DemoSpec | None = None) -> Batch:
     """Generate the whole demo as one :class:`~benchlab.ingest.Batch` (no store involved).
 
     Runs, catalogue, compatibility and integration tests go through a
-    :class:`~benchlab.ingest.BatchBuilder` (and its checks); the ~200k results
+    :class:`~benchlab.ingest.BatchBuilder` (and its checks); the ~270k results
     are built column-wise with numpy, because the builder's per-record path
-    would take most of the time budget, and checked here for the same
-    invariants (finite, non-negative, known run).
+    would take most of the time budget (~80 µs a record with samples, ~30 s in
+    all, against ~1 s here), and checked here for the same invariants (finite,
+    non-negative, known run, canonical unit).
     """
     spec = spec or load_spec()
     plan = _plan(spec)
@@ -701,7 +727,6 @@ def generate(spec: DemoSpec | None = None) -> Batch:
 
 
 def _integration_tests(b: BatchBuilder, spec: DemoSpec, plan: _Plan, last_main: dict[str, int]) -> None:
-    rng = np.random.default_rng([int(spec.suite["seed"]), 1000])
     levels = {(r["model"], r["hardware"]): r for r in plan.compat.iter_rows(named=True)}
     models = {m["name"]: m for m in spec.models.iter_rows(named=True)}
     b1 = plan.cases.filter(pl.col("batch_size") == 1).group_by("model", "hardware").agg(pl.col("base_latency").min())
@@ -717,9 +742,13 @@ def _integration_tests(b: BatchBuilder, spec: DemoSpec, plan: _Plan, last_main: 
             if entry["level"] == "unsupported":
                 status, error = "skipped", f"{entry['error_type']}: {entry['error_message']}"
                 load_s, run_s = 0.0, 0.0
-            elif entry["level"] == "experimental" and rng.random() < 0.5:
-                diff = float(rng.uniform(0.011, 0.09))
-                status, error = "failed", f"AssertionError: max abs diff {diff:.3f} vs the cpu fp32 reference exceeds 0.01"
+            elif entry["level"] == "experimental":
+                # Experimental support is what integration tests catch: outputs drift from the reference.
+                diff = 0.01 + (zlib.crc32(test.encode()) % 800) / 10000
+                status, error = (
+                    "failed",
+                    f"AssertionError: max abs diff {diff:.4f} vs the cpu fp32 reference exceeds 0.01",
+                )
             b.add_integration_test(
                 last_main[hw], name=test, status=status, model=name, hardware=hw,
                 duration_s=round(0.05 + load_s + run_s, 3), error=error,
@@ -735,6 +764,7 @@ def _check(results: pl.DataFrame, n_runs: int) -> None:
         ((pl.col("run_index") < 0) | (pl.col("run_index") >= n_runs)).any().alias("run"),
         pl.col("series_key").is_null().any().alias("key"),
     ).row(0, named=True)
+    bad["unit"] = any(parse_unit(u).canonical != u for u in results["unit"].unique())
     if any(bad.values()):
         raise BenchlabError(f"demo generator produced invalid results ({', '.join(k for k, v in bad.items() if v)})")
 

@@ -38,7 +38,7 @@ __all__ = [
     "BETTER",
     "WORSE",
     "NEUTRAL",
-    "STATUS_COLORS",
+    "CHANGE_COLORS",
     "COMPAT_COLORS",
     "enable",
     "config",
@@ -69,16 +69,14 @@ BETTER = "#2b6cb0"
 WORSE = "#dd6b20"
 NEUTRAL = "#a0aec0"
 
-#: triage status -> colour, used for the rules that mark detected changes
-STATUS_COLORS = {
-    "new": "#718096",
-    "untriaged": "#718096",
-    "confirmed": "#c53030",
-    "investigating": "#d69e2e",
+#: colour of a detected change's rule: by kind while untriaged, then by triage status
+CHANGE_COLORS = {
+    "regression": WORSE,
+    "improvement": BETTER,
+    "acknowledged": "#b7791f",
     "expected": "#2f855a",
-    "fixed": "#2b6cb0",
-    "false_positive": "#a0aec0",
-    "ignored": "#cbd5e0",
+    "false_alarm": "#a0aec0",
+    "fixed": "#6b46c1",
 }
 COMPAT_COLORS = {
     "full": "#2f855a",
@@ -148,7 +146,7 @@ def provenance_shape(field: str = "provenance", *, legend: bool = True) -> alt.S
 
 
 def provenance_opacity(field: str = "provenance", *, legend: bool = True) -> alt.Opacity:
-    """Opacity by provenance, for bars and cells (pair it with :func:`provenance_dash` on the outline)."""
+    """Opacity by provenance (opaque, lighter, faint) for bars and cells, which have no shape."""
     return alt.Opacity(f"{field}:N", scale=_scale(PROVENANCE_OPACITY), legend=_legend(legend), title=PROVENANCE_TITLE)
 
 

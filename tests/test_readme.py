@@ -16,7 +16,7 @@ def test_quickstart_is_exactly_two_one_line_commands():
     commands = _quickstart_commands()
     assert len(commands) == 2
     assert all("\n" not in c for c in commands)
-    assert "benchlab lab" in commands[0] and "pytest" in commands[1]
+    assert "benchlab demo" in commands[0] and "pytest" in commands[1]
 
 
 def test_ci_runs_the_readme_test_command_verbatim():

@@ -31,7 +31,7 @@ _FILTERS = [
 ]
 
 
-def _filter_options(f):  # noqa: ANN001, ANN201 - click decorator plumbing
+def _filter_options(f):  # click decorator plumbing (untyped by design)
     for opt in reversed(_FILTERS):
         f = opt(f)
     return f

@@ -13,7 +13,12 @@ An importer is an object with
 ``sniff(path) -> bool``
     cheap check whether the file (or folder) is in this format;
 ``read(path) -> Batch``
-    parse, raising :class:`~benchlab.errors.IngestError` for bad input.
+    parse, raising :class:`~benchlab.errors.IngestError` for bad input;
+``sources(folder)`` (optional, folder importers only)
+    split a claimed folder into separate sources, each a ``Path`` (read by
+    this importer) or a ``(Path, Importer)`` pair.  Each is then read and
+    written on its own, so one bad file in an asv ``results/`` folder fails
+    alone while the others are imported.  Without it the folder is one source.
 
 A module in this package that defines ``IMPORTERS = [...]`` is registered on
 first use: adding a format is adding one module.
@@ -132,6 +137,24 @@ def discover(
     unknown: list[tuple[Path, str]] = []
     seen: set[Path] = set()
 
+    def claim(p: Path, imp: Importer) -> None:
+        # A folder importer may split its folder into several sources (asv: one per
+        # result file), so that one bad file fails alone; see ``sources`` above.
+        split = getattr(imp, "sources", None) if p.is_dir() else None
+        if split is None:
+            sources.append((p, imp))
+            return
+        try:
+            parts = list(split(p))
+        except OSError as exc:
+            unknown.append((p, f"cannot list the folder: {exc.strerror or exc}"))
+            return
+        for item in parts:
+            sp, si = item if isinstance(item, tuple) else (item, imp)
+            if sp not in seen:
+                seen.add(sp)
+                sources.append((sp, si))
+
     def visit(p: Path, explicit: bool) -> None:
         if p in seen:
             return
@@ -140,11 +163,11 @@ def discover(
             unknown.append((p, "no such file or folder"))
             return
         if forced is not None and (p.is_dir() == forced.folder) and (explicit or forced.sniff(p)):
-            sources.append((p, forced))
+            claim(p, forced)
             return
         imp = None if forced is not None else detect(p)
         if imp is not None:
-            sources.append((p, imp))
+            claim(p, imp)
         elif p.is_dir():
             for child in sorted(p.iterdir()):
                 if not child.name.startswith("."):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,6 +27,8 @@ __all__ = [
     "count",
     "text",
     "clean_text",
+    "compact",
+    "capacity_gb",
 ]
 
 _INF = math.inf
@@ -122,3 +125,21 @@ def clean_text(value: object) -> str | None:
 def compact(mapping: Mapping[str, Any]) -> dict[str, Any]:
     """``mapping`` without ``None``/empty values (for metadata JSON)."""
     return {k: v for k, v in mapping.items() if v is not None and v != "" and v != {} and v != []}
+
+
+_CAPACITY = re.compile(r"(\d+(?:\.\d+)?)\s*([TGM])(i?)B?(?![a-zA-Z])", re.IGNORECASE)
+
+
+def capacity_gb(value: object) -> float | None:
+    """``"192 GB"``, ``"1.5TiB"``, ``"80GB"`` in a name → gigabytes; ``None`` if absent."""
+    s = clean_text(value)
+    if s is None:
+        return None
+    m = _CAPACITY.search(s)
+    if not m:
+        return None
+    x, unit, binary = float(m.group(1)), m.group(2).upper(), bool(m.group(3))
+    scale = {"T": 1e3, "G": 1.0, "M": 1e-3}[unit]
+    if binary:
+        scale *= {"T": 1024**4, "G": 1024**3, "M": 1024**2}[unit] / {"T": 1e12, "G": 1e9, "M": 1e6}[unit]
+    return x * scale

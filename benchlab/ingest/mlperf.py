@@ -36,20 +36,17 @@ details; those files are part of the source's digest.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from benchlab.errors import IngestError
 from benchlab.frame import normalize_precision
 from benchlab.ingest._batch import Batch, BatchBuilder, file_digest
 from benchlab.ingest._columns import ResultColumns
-from benchlab.ingest._json import clean_text, compact, finite, head_text, load_json, text
+from benchlab.ingest._json import capacity_gb, clean_text, compact, finite, head_text, load_json, text
 
 __all__ = [
     "IMPORTERS",
@@ -194,23 +191,7 @@ def accelerator_kind(accelerator: str | None, processor: str | None = None) -> t
     return "other", (accelerator or "").split()[0]
 
 
-_CAPACITY = re.compile(r"(\d+(?:\.\d+)?)\s*([TGM])(i?)B?(?![a-zA-Z])", re.IGNORECASE)
 _WATTS = re.compile(r"(\d+(?:\.\d+)?)\s*W\b")
-
-
-def capacity_gb(value: object) -> float | None:
-    """``"192 GB"``, ``"1.5TiB"``, ``"80GB"`` in a name → gigabytes; ``None`` if absent."""
-    s = clean_text(value)
-    if s is None:
-        return None
-    m = _CAPACITY.search(s)
-    if not m:
-        return None
-    x, unit, binary = float(m.group(1)), m.group(2).upper(), bool(m.group(3))
-    scale = {"T": 1e3, "G": 1.0, "M": 1e-3}[unit]
-    if binary:
-        scale *= {"T": 1024**4, "G": 1024**3, "M": 1024**2}[unit] / {"T": 1e12, "G": 1e9, "M": 1e6}[unit]
-    return x * scale
 
 
 def _number(value: object) -> float | None:
@@ -465,8 +446,8 @@ class MLPerfSummary:
         for i, loc, rec in records:
             self._results(b, cols, runs, kinds, i, loc, rec)
         # Runs were added before their records were seen; attach the metadata now.
-        batch = cols.finish()
-        return _with_run_metadata(batch, run_meta)
+        cols.run_metadata.update(run_meta)
+        return cols.finish()
 
     @staticmethod
     def _identity(b: BatchBuilder, rec: Mapping[str, Any], loc: str) -> tuple[str, str, str]:
@@ -492,7 +473,11 @@ class MLPerfSummary:
             if len(parts) < 4 or any(p in ("", ".", "..") for p in parts[:4]):
                 continue
             division, submitter, platform = parts[0].lower(), parts[1], parts[3]
-            ident = (division, clean_text(rec.get("Submitter")) or submitter, clean_text(rec.get("Platform")) or platform)
+            ident = (
+                division,
+                clean_text(rec.get("Submitter")) or submitter,
+                clean_text(rec.get("Platform")) or platform,
+            )
             if ident in found:
                 continue
             candidate = root / parts[0] / parts[1] / "systems" / f"{parts[3]}.json"
@@ -542,7 +527,9 @@ class MLPerfSummary:
         value = rec.get("Performance_Result")
         stats = None
         if metric == "latency":
-            stats = {"p90": value} if scenario == "SingleStream" else {"p99": value} if scenario == "MultiStream" else None
+            stats = (
+                {"p90": value} if scenario == "SingleStream" else {"p99": value} if scenario == "MultiStream" else None
+            )
         cols.add(run, case, metric, value, unit, f"{loc}.Performance_Result", stats=stats)
         power, punits = rec.get("Power_Result"), text(rec.get("Power_Units"))
         if power is not None and punits is not None:
@@ -558,13 +545,6 @@ class MLPerfSummary:
             entry["accuracy"] = acc
         # IDs name a submitted system, not a record; the result folder names the record.
         meta["records"][text(rec.get("Location")) or f"record {i}"] = entry
-
-
-def _with_run_metadata(batch: Batch, meta: Mapping[int, Mapping[str, Any]]) -> Batch:
-    """Set run metadata gathered after the runs were added (one pass over the records)."""
-    old = batch.runs.get_column("metadata").to_list()
-    texts = [json.dumps(meta[i], sort_keys=True, default=str) if i in meta else old[i] for i in range(len(old))]
-    return dataclasses.replace(batch, runs=batch.runs.with_columns(metadata=pl.Series(texts, dtype=pl.Utf8)))
 
 
 # ---------------------------------------------------------------------------
@@ -715,8 +695,9 @@ class MLPerfLog:
                 "benchmark_folder": ctx.get("model_dir"),
                 "test_parameters": log.params or None,
                 "notes": log.notes or None,
-                "summary": {k: v[1] for k, v in log.fields.items()
-                            if k not in ("Scenario", "Mode", "Result is", "SUT name")},  # fmt: skip
+                "summary": {
+                    k: v[1] for k, v in log.fields.items() if k not in ("Scenario", "Mode", "Result is", "SUT name")
+                },  # fmt: skip
             }
         )
         if scenario == "Offline" and log.stats:
@@ -809,8 +790,11 @@ class MLPerfSystem:
         if path.suffix.lower() != ".json":
             return False
         h = head_text(path, 8192)
-        return h.lstrip().startswith("{") and '"system_name"' in h and '"host_processor_model_name"' in h and (
-            '"accelerators_per_node"' in h or '"accelerator_model_name"' in h
+        return (
+            h.lstrip().startswith("{")
+            and '"system_name"' in h
+            and '"host_processor_model_name"' in h
+            and ('"accelerators_per_node"' in h or '"accelerator_model_name"' in h)
         )
 
     def read(self, path: Path) -> Batch:

@@ -587,22 +587,26 @@ def _section_hardware(store: Store, charts: _Charts) -> Section:
             )
         else:
             sec.blocks.append(charts.block(bc.heatmap(frame.filter(pl.col("model").is_not_null()), metric=metric)))
-    # The two platforms with the most measured series side by side, on the first metric.
+    # The two platforms with the most series side by side on the first metric, from
+    # measured values when two platforms have them, else from simulated ones.
     metric = _main_metrics(latest)[0]
-    measured = latest.filter((pl.col("provenance") == "measured") & (pl.col("metric") == metric))
-    top = measured.group_by("hardware").len().sort("len", "hardware", descending=[True, False])["hardware"].to_list()
-    if len(top) >= 2:
+    for prov in ("measured", "simulated"):
+        some = latest.filter((pl.col("provenance") == prov) & (pl.col("metric") == metric))
+        top = some.group_by("hardware").len().sort("len", "hardware", descending=[True, False])["hardware"].to_list()
+        if len(top) < 2:
+            continue
         base, cont = top[0], top[1]
-        cmp = store.compare(base, cont, by="hardware", metric=metric, provenance="measured")
+        cmp = store.compare(base, cont, by="hardware", metric=metric, provenance=prov)
         cmp = cmp.filter(pl.col("baseline").is_not_null() & pl.col("contender").is_not_null())
         if cmp.height:
             sec.blocks.append(
                 charts.block(
-                    bc.comparison(cmp, provenance="measured", labels=(base, cont), title=f"{metric}: {cont} vs {base}"),
-                    caption=f"Measured {metric} on {cont} divided by {base}, for every case run on both "
-                    "(median over all runs).",
+                    bc.comparison(cmp, provenance=prov, labels=(base, cont), title=f"{metric}: {cont} vs {base} ({prov})"),
+                    caption=f"{prov.capitalize()} {metric} on {cont} divided by {base}, for every case on both "
+                    "(median over all runs); the largest differences first.",
                 )
             )
+        break
     return sec
 
 
@@ -843,7 +847,8 @@ def build_report(
     since: object = None,
     out: str | os.PathLike[str] | None = None,
     title: str | None = None,
-    timings: dict[str, float] | None = None,
+    progress: bool = False,
+    info: dict[str, Any] | None = None,
 ) -> str | Path:
     """Build the HTML report of a store.
 
@@ -861,8 +866,12 @@ def build_report(
         without it the HTML text is returned.
     title : str, optional
         Page title; default ``"benchlab report — <store file name>"``.
-    timings : dict, optional
-        Filled with the seconds each section took (for ``benchmarks/report_build.py``).
+    progress : bool
+        Show a progress bar over the sections (terminal or Jupyter).
+    info : dict, optional
+        Filled with facts about the build: ``seconds`` per section (and
+        ``render``), ``charts``, ``bytes``, ``window`` (for the CLI and
+        ``benchmarks/report_build.py``).
 
     Returns
     -------
@@ -890,12 +899,14 @@ def build_report(
         ("predictions", lambda: _section_predictions(store, charts)),
         ("runs", lambda: _section_runs(store, window)),
     )
+    from benchlab._progress import progress_iter
+
+    seconds: dict[str, float] = {}
     sections = []
-    for name, make in builders:
+    for name, make in progress_iter(builders, enabled=progress, description="building report"):
         t0 = time.perf_counter()
         sections.append(make())
-        if timings is not None:
-            timings[name] = time.perf_counter() - t0
+        seconds[name] = time.perf_counter() - t0
     t0 = time.perf_counter()
     page = Page(
         title=title or f"benchlab report — {store.path.name}",
@@ -905,8 +916,15 @@ def build_report(
         footer=f"Report window: {window.label}.",
     )
     html = render_page(page)
-    if timings is not None:
-        timings["render"] = time.perf_counter() - t0
+    seconds["render"] = time.perf_counter() - t0
+    if info is not None:
+        info.update(
+            seconds=seconds,
+            charts=charts.count,
+            bytes=len(html.encode("utf-8")),
+            window=window.label,
+            since=None if window.since is None else window.since.isoformat(),
+        )
     if out is None:
         return html
     path = Path(out)
@@ -914,10 +932,3 @@ def build_report(
     path.write_text(html, encoding="utf-8")
     return path
 
-
-def _iter_blocks(sections: Iterable[Section]) -> Iterable[Any]:
-    for s in sections:
-        for b in s.blocks:
-            yield b
-            if isinstance(b, CardBlock) and b.chart is not None:
-                yield b.chart

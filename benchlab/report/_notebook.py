@@ -7,7 +7,8 @@ mermaid, the Jupyter widget renderer).  Before conversion every output is
 rewritten so the page needs nothing else:
 
 * **Charts.**  Vega-Lite/Vega outputs (``application/vnd.vegalite.v5+json``,
-  ``…v6+json``, ``application/vnd.vega.v5+json``) and Altair's HTML outputs
+  ``…v6+json``, ``application/vnd.vega.v5+json``; also Altair 6's
+  ``application/vnd.vegalite.v6.json``) and Altair's HTML outputs
   (Altair 5/6 emit HTML that fetches Vega from jsDelivr; the spec is read out of
   it) become a ``<div>`` plus the spec in ``<script type="application/json">``,
   drawn by the same inlined Vega bundle as the store report.
@@ -45,10 +46,11 @@ from markupsafe import escape
 from benchlab.errors import BenchlabError
 from benchlab.report import _assets
 
-__all__ = ["export_notebook", "offline_notebook_html"]
+__all__ = ["altair_html_spec", "clean_markdown_html", "export_notebook", "offline_notebook_html"]
 
 _TEMPLATES = Path(__file__).with_name("templates")
-_VEGA_MIME = re.compile(r"^application/vnd\.vega(?:lite)?\.v\d+(?:\.\d+)?\+json$")
+# "+json" is the registered form; Altair 6's "mimetype" renderer writes "….v6.json".
+_VEGA_MIME = re.compile(r"^application/vnd\.vega(?:lite)?\.v\d+(?:\.\d+)?[+.]json$")
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 _ALTAIR_MARK = "(function(spec, embedOpt){"
@@ -173,6 +175,8 @@ def _widget_html(ctx: _Context, model_id: str, fallback: str | None, depth: int 
         return f'<button type="button" disabled>{escape(desc or state.get("icon") or "button")}</button>'
     if name.endswith("Model") and str(entry.get("model_module", "")).startswith("@jupyter-widgets/"):
         value = _widget_value_text(name, state)
+        if value is not None and "Slider" in name and "min" in state and "max" in state:
+            value += f" (range {state['min']} … {state['max']})"
         if value is not None:
             label = f"<b>{escape(desc)}</b>: " if desc else ""
             return f'<div class="benchlab-snapshot">{label}{escape(value)}</div>'
@@ -180,6 +184,51 @@ def _widget_html(ctx: _Context, model_id: str, fallback: str | None, depth: int 
             return ""
     text = fallback or f"{name or 'widget'} ({entry.get('model_module', 'unknown module')})"
     return f'<pre class="benchlab-snapshot">{escape(text)}</pre>'
+
+
+# -- markdown ---------------------------------------------------------------------------------------------
+_MD_TAGS = frozenset(
+    "a abbr b blockquote br caption code dd del details div dl dt em h1 h2 h3 h4 h5 h6 hr i img input kbd li "
+    "ol p pre s span strong sub summary sup table tbody td tfoot th thead tr u ul".split()
+)
+_SCHEME = re.compile(r"^\s*([a-z][a-z0-9+.-]*):", re.IGNORECASE)
+
+
+def _md_attribute(tag: str, name: str, value: str) -> bool:
+    """Which attributes survive in Markdown cells (links only to http(s)/mailto/anchors)."""
+    if name in ("class", "id", "title", "align"):
+        return True
+    scheme = (_SCHEME.match(value).group(1).lower() if _SCHEME.match(value) else "")  # type: ignore[union-attr]
+    if tag == "a" and name == "href":
+        return scheme in ("", "http", "https", "mailto")
+    if tag == "img" and name == "src":
+        # embedded attachments are data:image/…; remote images are removed later (and listed)
+        return scheme in ("", "http", "https") or value.strip().lower().startswith("data:image/")
+    if tag == "img" and name in ("alt", "width", "height"):
+        return True
+    if tag in ("td", "th") and name in ("colspan", "rowspan"):
+        return True
+    if tag == "input" and name in ("type", "checked", "disabled"):
+        return True
+    return tag == "ol" and name == "start"
+
+
+def clean_markdown_html(html: str) -> str:
+    """Sanitize the HTML of a Markdown cell, as JupyterLab does: no scripts, handlers or odd links.
+
+    Disallowed tags are shown as text (``<script>`` appears literally and runs
+    nothing).  Uses ``bleach``, which nbconvert already depends on.
+    """
+    import bleach
+
+    return bleach.clean(
+        html,
+        tags=_MD_TAGS,
+        attributes=_md_attribute,
+        protocols=["http", "https", "mailto", "data"],
+        strip=False,
+        strip_comments=True,
+    )
 
 
 # -- outputs -----------------------------------------------------------------------------------------------
@@ -361,6 +410,7 @@ def offline_notebook_html(nb: Any, *, show_input: bool = False, title: str | Non
         exclude_output_prompt=not show_input,
         embed_images=True,
     )
+    exporter.register_filter("benchlab_clean_markdown", clean_markdown_html)
     bundle = _assets.vega_bundle() if ctx.n_charts else ""
     marker = "<!-- benchlab-export-notes -->"
     resources = {
