@@ -17,16 +17,21 @@ Conventions shared by all builders:
 
 * **Provenance is always encoded** (see :mod:`benchlab.theme`): measured values
   are filled circles on solid lines, simulated values hollow circles on dashed
-  lines, predicted values diamonds on dotted lines, with a legend naming them.
-  Tooltips name the source file, commit and provenance.
+  lines, predicted values hollow diamonds on dotted lines (bars and cells: by
+  opacity), with a legend naming them.  Tooltips name the source file, commit
+  and provenance.
 * **Big frames are reduced in Polars first.**  Vega-Lite embeds the data in the
   spec, so more than :data:`MAX_ROWS` rows would make Altair raise
   ``MaxRowsError`` (and the browser crawl).  Each builder aggregates instead
   (per-commit medians for histories, latest-per-series medians for grids) and,
   where that is still too much, downsamples while keeping every bucket's
-  minimum and maximum, so spikes survive.  The chart subtitle says so.
+  minimum and maximum, so spikes survive.  The chart subtitle says so.  The
+  downsampling is a few hand-written Polars expressions: ``tsdownsample``
+  (MinMax/LTTB) would need an extra dependency and a NumPy round trip per
+  series for what is one grouped filter here.
 * Charts are built from Polars frames directly (Altair reads them through
   narwhals); only the columns a chart needs are passed on.
+* Importing this module makes the ``benchlab`` Altair theme active.
 """
 
 from __future__ import annotations
@@ -100,7 +105,16 @@ def series_label(frame: pl.DataFrame, *, exclude: Sequence[str] = ()) -> pl.Expr
     fields = [c for c in SERIES_COLUMNS if c in frame.columns and c not in exclude]
     varying = [c for c in fields if frame[c].n_unique() > 1]
     if not varying:
-        varying = [next((c for c in ("model", "benchmark") if c in fields and frame[c].null_count() < frame.height), fields[0])] if fields else []
+        varying = (
+            [
+                next(
+                    (c for c in ("model", "benchmark") if c in fields and frame[c].null_count() < frame.height),
+                    fields[0],
+                )
+            ]
+            if fields
+            else []
+        )
     if not varying:
         return pl.lit("all")
     parts = []
@@ -112,24 +126,42 @@ def series_label(frame: pl.DataFrame, *, exclude: Sequence[str] = ()) -> pl.Expr
     return pl.concat_str(parts, separator=" · ", ignore_nulls=True).fill_null("(none)")
 
 
+def _series_order(frame: pl.DataFrame, *, exclude: Sequence[str] = ()) -> list[str]:
+    """The ``series`` labels of ``frame`` in natural order (batch 4 before batch 16), not as text."""
+    keys = [c for c in SERIES_COLUMNS if c in frame.columns and c not in exclude]
+    ordered = frame.select("series", *keys).unique("series", keep="first").sort(keys, nulls_last=True)
+    return ordered["series"].to_list()
+
+
+_LONG = {"batch_size": "batch ", "seq_len": "seq "}
+
+
 def _describe_constant(frame: pl.DataFrame, fields: Sequence[str]) -> str:
-    """Title text for the identity fields that are constant (e.g. ``bert-base on cuda-a100``)."""
+    """Title text for the identity fields that are constant (``bert-base · cuda-a100 · batch 8``)."""
     out = []
     for c in fields:
         if c in frame.columns and frame.height and frame[c].n_unique() == 1 and frame[c][0] is not None:
-            v = frame[c][0]
-            out.append(f"{_ABBREV.get(c, '')}{v}" if c in _ABBREV else str(v))
+            out.append(f"{_LONG.get(c, '')}{frame[c][0]}")
     return " · ".join(out)
 
 
-def _series_scale(n: int) -> alt.Scale:
-    return alt.Scale(scheme="tableau10" if n <= 10 else "tableau20")
+def _short_number(v: float | None) -> str:
+    """3 significant digits without exponents: 0.117, 14.2, 339, 3,210."""
+    if v is None:
+        return ""
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
+def _series_scale(n: int, order: list[str] | None = None) -> alt.Scale:
+    return alt.Scale(scheme="tableau10" if n <= 10 else "tableau20", domain=order if order else alt.Undefined)
 
 
 def _provenance_check(frame: pl.DataFrame, column: str = "provenance") -> None:
     bad = set(frame[column].drop_nulls().unique().to_list()) - set(PROVENANCES)
     if frame[column].null_count() or bad:
-        raise QueryError(f"column {column!r} must hold only {', '.join(PROVENANCES)}; found {sorted(map(str, bad)) or 'nulls'}")
+        raise QueryError(
+            f"column {column!r} must hold only {', '.join(PROVENANCES)}; found {sorted(map(str, bad)) or 'nulls'}"
+        )
 
 
 def _value_scale(values: pl.Series) -> alt.Scale:
@@ -186,17 +218,19 @@ def reduce_history(frame: pl.DataFrame, max_rows: int = MAX_ROWS) -> tuple[pl.Da
     n_series = agg["series"].n_unique()
     per_series = max(2, max_rows // max(n_series, 1))
     buckets = max(1, per_series // 2)
-    ranked = agg.with_columns(
-        _i=pl.int_range(pl.len()).over("series"), _n=pl.len().over("series")
-    ).with_columns(_b=(pl.col("_i") * buckets // pl.col("_n")))
+    ranked = agg.with_columns(_i=pl.int_range(pl.len()).over("series"), _n=pl.len().over("series")).with_columns(
+        _b=(pl.col("_i") * buckets // pl.col("_n"))
+    )
     # the rows holding the bucket's lowest low and highest high (their whiskers show the spread)
     is_lo = pl.col("lo") == pl.col("lo").min().over("series", "_b")
     is_hi = pl.col("hi") == pl.col("hi").max().over("series", "_b")
     keep = ranked.filter(is_lo | is_hi)
     # ties could keep more than two rows per bucket: keep the first of each
-    keep = keep.with_columns(_which=pl.when(is_hi).then(1).otherwise(0)).unique(
-        subset=["series", "_b", "_which"], keep="first", maintain_order=True
-    ).drop("_which")
+    keep = (
+        keep.with_columns(_which=pl.when(is_hi).then(1).otherwise(0))
+        .unique(subset=["series", "_b", "_which"], keep="first", maintain_order=True)
+        .drop("_which")
+    )
     keep = keep.drop("_i", "_n", "_b").sort("series", "x")
     if keep.height > max_rows:  # more series than rows allowed: keep whole series, say how many
         names = keep.group_by("series").len().sort("len", "series", descending=[True, False])
@@ -234,14 +268,12 @@ def _change_points(changes: pl.DataFrame, triage: pl.DataFrame | None) -> pl.Dat
             raise QueryError("history(): triage marks need change_id and status, and the changes a change_id")
         cols = [c for c in ("change_id", "status", "note", "link") if c in triage.columns]
         tri = triage.select(cols).unique("change_id", keep="last").rename({"status": "_tstatus"})
-        ch = ch.drop([c for c in ("note", "link") if c in cols and c in ch.columns]).join(tri, on="change_id", how="left")
+        ch = ch.drop([c for c in ("note", "link") if c in cols and c in ch.columns]).join(
+            tri, on="change_id", how="left"
+        )
         ch = ch.with_columns(status=pl.coalesce("_tstatus", "status")).drop("_tstatus")
     kind = pl.col("kind").cast(pl.Utf8) if "kind" in ch.columns else pl.lit("regression")
-    pct = (
-        pl.format("{}%", ((pl.col("change") * 100).round(1)).cast(pl.Utf8))
-        if "change" in ch.columns
-        else pl.lit("")
-    )
+    pct = pl.format("{}%", ((pl.col("change") * 100).round(1)).cast(pl.Utf8)) if "change" in ch.columns else pl.lit("")
     ch = ch.with_columns(
         mark=pl.coalesce(pl.col("status"), kind),
         kind=kind,
@@ -312,16 +344,17 @@ def history(
     if data["x"].null_count() == data.height and data.height:
         raise QueryError("history(): no row has a timestamp; the store records when each run started")
     data = data.filter(pl.col("x").is_not_null())
+    order = _series_order(data)
     data = data.select("series", "provenance", "x", "value", "commit", "branch", "run_id", "source", "unit", "machine")
     notes = []
-    labels = data["series"].unique().sort()
-    if max_series is not None and labels.len() > max_series:
-        data = data.filter(pl.col("series").is_in(labels.head(max_series).implode()))
-        notes.append(f"first {max_series} of {labels.len()} series (filter to see the others)")
+    if max_series is not None and len(order) > max_series:
+        notes.append(f"first {max_series} of {len(order)} series (filter to see the others)")
+        order = order[:max_series]
+        data = data.filter(pl.col("series").is_in(order))
     data, note = reduce_history(data, max_rows)
     notes = [note, *notes] if note else notes
-    n_series = data["series"].n_unique()
-    scale = _series_scale(n_series)
+    n_series = len(order)
+    scale = _series_scale(n_series, order)
     shown = _describe_constant(frame, ("benchmark", "model", "hardware", "batch_size", "seq_len", "precision"))
     chart_title = alt.Title(title or f"{metric}{_fmt(unit)}" + (f" — {shown}" if shown else ""), subtitle=notes)
     x = alt.X("x:T", title="run started (UTC)")
@@ -343,14 +376,16 @@ def history(
     base = alt.Chart(data)
     color = alt.Color("series:N", scale=scale, legend=legend)
     lines = base.mark_line(opacity=0.8).encode(
-        x=x, y=y, color=color, strokeDash=theme.provenance_dash(), detail="provenance:N"
+        x=x, y=y, color=color, strokeDash=theme.provenance_dash(), detail=alt.Detail("provenance:N")
     )
     points = base.mark_point(filled=True).encode(x=x, y=y, color=color, shape=theme.provenance_shape(), tooltip=tooltip)
     if brush:
         points = points.add_params(_BRUSH)
     layers: list[alt.Chart] = [lines, points]
     if note:  # show the spread that aggregation hid
-        layers.insert(0, base.mark_rule(opacity=0.35).encode(x=x, y="lo:Q", y2="hi:Q", color=color))
+        layers.insert(0, base.mark_rule(opacity=0.35).encode(x=x, y=alt.Y("lo:Q"), y2=alt.Y2("hi:Q"), color=color))
+    if changes is not None and "series_key" in changes.columns and "series_key" in frame.columns:
+        changes = changes.join(frame.select("series_key").unique(), on="series_key", how="semi")  # only charted series
     if changes is not None and not changes.is_empty():
         ch = _change_points(changes, triage)
         if not ch.is_empty():
@@ -365,12 +400,18 @@ def history(
                 else alt.Tooltip(f"{c}:N", title="triage / kind" if c == "mark" else c)
                 for c in keep
             ]
-            stroke = alt.Stroke("mark:N", scale=alt.Scale(domain=marks, range=colors), legend=alt.Legend(title="detected change"))
-            rules = alt.Chart(chd).mark_rule(strokeWidth=2, strokeDash=[5, 3]).encode(x="x:T", stroke=stroke, tooltip=ch_tooltip)
+            stroke = alt.Stroke(
+                "mark:N", scale=alt.Scale(domain=marks, range=colors), legend=alt.Legend(title="detected change")
+            )
+            rules = (
+                alt.Chart(chd)
+                .mark_rule(strokeWidth=2, strokeDash=[5, 3])
+                .encode(x=alt.X("x:T"), stroke=stroke, tooltip=ch_tooltip)
+            )
             flags = (
                 alt.Chart(chd)
                 .mark_text(align="left", dx=3, baseline="top", fontSize=10, color="#4a5568")
-                .encode(x="x:T", y=alt.value(2), text="label:N", tooltip=ch_tooltip)
+                .encode(x=alt.X("x:T"), y=alt.YValue(2), text=alt.Text("label:N"), tooltip=ch_tooltip)
             )
             layers += [rules, flags]
     size = {k: v for k, v in (("width", width), ("height", height)) if v}
@@ -378,7 +419,7 @@ def history(
 
 
 # -- comparison ---------------------------------------------------------------------------------------
-_VERDICTS = {"better": theme.BETTER, "unchanged": theme.NEUTRAL, "uncertain": "#e2e8f0", "worse": theme.WORSE}
+_VERDICTS = {"better": theme.BETTER, "unchanged": "#718096", "uncertain": "#cbd5e0", "worse": theme.WORSE}
 _CI_PAIRS = (("ratio_low", "ratio_high"), ("ratio_lower", "ratio_upper"), ("ci_low", "ci_high"), ("lower", "upper"))
 
 
@@ -447,21 +488,29 @@ def comparison(
         verdict = pl.when(noise).then(pl.lit("unchanged")).when(worse).then(pl.lit("worse")).otherwise(pl.lit("better"))
         how = "unchanged = interval contains 1" if lo_col is not None else f"unchanged = within ±{threshold:.0%}"
     data = data.with_columns(
-        case=series_label(data, exclude=("metric",) if "metric" in data.columns and data["metric"].n_unique() == 1 else ()),
+        case=series_label(
+            data, exclude=("metric",) if "metric" in data.columns and data["metric"].n_unique() == 1 else ()
+        ),
         verdict=verdict,
         change_pct=100 * (pl.col("ratio") - 1),
         _size=pl.col("ratio").log().abs(),
     )
     note = [how]
     if data.height > max_rows:
-        note.append(f"{max_rows} of {data.height} cases shown: worse, better and uncertain first, then the largest changes")
-        rank = pl.col("verdict").replace_strict({"worse": 0, "better": 1, "uncertain": 2}, default=3, return_dtype=pl.Int64)
+        note.append(
+            f"{max_rows} of {data.height} cases shown: worse, better and uncertain first, then the largest changes"
+        )
+        rank = pl.col("verdict").replace_strict(
+            {"worse": 0, "better": 1, "uncertain": 2}, default=3, return_dtype=pl.Int64
+        )
         data = data.sort([rank, pl.col("_size")], descending=[False, True]).head(max_rows)
     if dropped:
         note.append(f"{dropped} case(s) present on only one side left out")
     data = data.sort("ratio")
     keep = ["case", "ratio", "lo", "hi", "verdict", "provenance", "change_pct", "direction"] + [
-        c for c in ("baseline", "contender", "unit", "n_baseline", "n_contender", "p_value", "metric") if c in data.columns
+        c
+        for c in ("baseline", "contender", "unit", "n_baseline", "n_contender", "p_value", "metric")
+        if c in data.columns
     ]
     data = data.select(keep)
     order = data["case"].to_list()
@@ -473,24 +522,31 @@ def comparison(
     for c in ("unit", "direction"):
         tooltip.append(alt.Tooltip(f"{c}:N"))
     # symmetric log domain around 1 so that 0.5x and 2x look equally far away
-    span = max([abs(math.log(v)) for c in ("ratio", "lo", "hi") for v in data[c].drop_nulls().to_list() if v > 0] + [math.log(1.1)])
+    span = max(
+        [abs(math.log(v)) for c in ("ratio", "lo", "hi") for v in data[c].drop_nulls().to_list() if v > 0]
+        + [math.log(1.1)]
+    )
     domain = [math.exp(-1.1 * span), math.exp(1.1 * span)]
     y = alt.Y("case:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
     verdict_scale = alt.Scale(domain=list(_VERDICTS), range=list(_VERDICTS.values()))
     base = alt.Chart(data)
     bars = base.mark_bar(strokeWidth=1.5, height={"band": 0.7}).encode(
-        x=alt.X("ratio:Q", scale=alt.Scale(type="log", domain=domain, nice=False), title=f"{labels[1]} ÷ {labels[0]} (log scale; 1 = no change)"),
-        x2=alt.datum(1.0),
+        x=alt.X(
+            "ratio:Q",
+            scale=alt.Scale(type="log", domain=domain, nice=False),
+            title=f"{labels[1]} ÷ {labels[0]} (log scale; 1 = no change)",
+        ),
+        x2=alt.X2Datum(1.0),
         y=y,
         color=alt.Color("verdict:N", scale=verdict_scale, legend=alt.Legend(title="verdict")),
         stroke=alt.Stroke("verdict:N", scale=verdict_scale, legend=None),
         opacity=theme.provenance_opacity(),
         tooltip=tooltip,
     )
-    one = alt.Chart().mark_rule(color="#2d3748").encode(x=alt.datum(1.0))
+    one = alt.Chart().mark_rule(color="#2d3748").encode(x=alt.XDatum(1.0))
     layers: list[Any] = [bars, one]
     if lo_col is not None:
-        layers.append(base.mark_rule(color="#2d3748").encode(x="lo:Q", x2="hi:Q", y=y, tooltip=tooltip))
+        layers.append(base.mark_rule(color="#2d3748").encode(x=alt.X("lo:Q"), x2=alt.X2("hi:Q"), y=y, tooltip=tooltip))
     height = max(60, 18 * data.height)
     return (
         alt.layer(*layers)
@@ -537,20 +593,26 @@ def heatmap(
         raise QueryError(f"heatmap(): agg must be median, mean, min or max, not {agg!r}")
     frame, metric, unit = _one_metric(frame, metric, "heatmap()")
     _provenance_check(frame)
-    latest = _best_evidence(_latest_per_series(frame).filter(pl.col(rows).is_not_null() & pl.col(columns).is_not_null()), [rows, columns])
+    latest = _best_evidence(
+        _latest_per_series(frame).filter(pl.col(rows).is_not_null() & pl.col(columns).is_not_null()), [rows, columns]
+    )
     cells = (
         latest.group_by(rows, columns)
         .agg(
             getattr(pl.col("value"), agg)().alias("value"),
             provenance=pl.col("provenance").first(),
             n_series=pl.len(),
-            sources=pl.col("source").unique().sort().str.join(", ") if "source" in latest.columns else pl.lit(None, pl.Utf8),
-            commits=pl.col("commit").drop_nulls().unique().sort().str.join(", ") if "commit" in latest.columns else pl.lit(None, pl.Utf8),
+            sources=pl.col("source").unique().sort().str.join(", ")
+            if "source" in latest.columns
+            else pl.lit(None, pl.Utf8),
+            commits=pl.col("commit").drop_nulls().unique().sort().str.join(", ")
+            if "commit" in latest.columns
+            else pl.lit(None, pl.Utf8),
         )
         .with_columns(pl.col(rows).cast(pl.Utf8), pl.col(columns).cast(pl.Utf8))
         .sort(rows, columns)
     )
-    cells = cells.with_columns(label=pl.col("value").map_elements(lambda v: f"{v:.3g}", return_dtype=pl.Utf8))
+    cells = cells.with_columns(label=pl.col("value").map_elements(_short_number, return_dtype=pl.Utf8))
     direction = frame["direction"].drop_nulls().first() if "direction" in frame.columns and frame.height else "lower"
     # darker = better, whichever way "better" points
     scheme = alt.Scale(type="log" if cells.height and cells["value"].min() > 0 else "linear", scheme="blues",  # type: ignore[operator]
@@ -566,9 +628,12 @@ def heatmap(
     text = base.mark_text(fontSize=10).encode(
         x=x,
         y=y,
-        text="label:N",
-        color=alt.condition(alt.datum.value > (cells["value"].median() or 0), alt.value("black" if direction == "lower" else "white"),
-                            alt.value("white" if direction == "lower" else "black")),  # fmt: skip
+        text=alt.Text("label:N"),
+        color=alt.condition(
+            alt.datum.value > (cells["value"].median() or 0),
+            alt.ColorValue("black" if direction == "lower" else "white"),
+            alt.ColorValue("white" if direction == "lower" else "black"),
+        ),
         tooltip=tooltip,
     )
     glyph = base.mark_point(size=36, xOffset=-22, yOffset=-6, filled=True, fill="#1a202c", opacity=0.8).encode(
@@ -619,27 +684,41 @@ def scaling(
             latest = latest.with_columns(pl.lit(None, pl.Utf8).alias(c))
     data = (
         latest.group_by("series", x, "provenance")
-        .agg(pl.col("value").median(), n_series=pl.len(), commit=pl.col("commit").drop_nulls().first(),
-             source=pl.col("source").drop_nulls().first())  # fmt: skip
+        .agg(
+            pl.col("value").median(),
+            n_series=pl.len(),
+            commit=pl.col("commit").drop_nulls().first(),
+            source=pl.col("source").drop_nulls().first(),
+        )
         .sort("series", x)
     )
-    n_series = data["series"].n_unique()
+    order = _series_order(latest, exclude=(x,))
+    n_series = len(order)
     if data.height > MAX_ROWS:  # keep whole series so each line stays complete
-        names = data["series"].unique().sort().head(max(1, MAX_ROWS // max(1, data.height // n_series)))
-        data = data.filter(pl.col("series").is_in(names.implode()))
-        note = [f"first {names.len()} of {n_series} series shown"]
-        n_series = names.len()
+        order = order[: max(1, MAX_ROWS // max(1, data.height // n_series))]
+        data = data.filter(pl.col("series").is_in(order))
+        note = [f"first {len(order)} of {n_series} series shown"]
+        n_series = len(order)
     else:
         note = []
-    scale = _series_scale(n_series)
-    xe = alt.X(f"{x}:Q", scale=alt.Scale(type="log", base=2), axis=alt.Axis(values=sorted(set(data[x].to_list()))), title=x.replace("_", " "))
+    scale = _series_scale(n_series, order)
+    xe = alt.X(
+        f"{x}:Q",
+        scale=alt.Scale(type="log", base=2),
+        axis=alt.Axis(values=sorted(set(data[x].to_list()))),
+        title=x.replace("_", " "),
+    )
     ye = alt.Y("value:Q", scale=alt.Scale(type="log"), title=f"{metric}{_fmt(unit)}")
     tooltip = [alt.Tooltip("series:N"), alt.Tooltip(f"{x}:Q"), alt.Tooltip("value:Q", format=".4~g", title=f"{metric}{_fmt(unit)}"),
                alt.Tooltip("provenance:N"), alt.Tooltip("commit:N"), alt.Tooltip("source:N")]  # fmt: skip
     base = alt.Chart(data)
     color = alt.Color("series:N", scale=scale, legend=alt.Legend(title="series", symbolLimit=30))
-    lines = base.mark_line().encode(x=xe, y=ye, color=color, strokeDash=theme.provenance_dash(), detail="provenance:N")
-    points = base.mark_point(filled=True).encode(x=xe, y=ye, color=color, shape=theme.provenance_shape(), tooltip=tooltip)
+    lines = base.mark_line().encode(
+        x=xe, y=ye, color=color, strokeDash=theme.provenance_dash(), detail=alt.Detail("provenance:N")
+    )
+    points = base.mark_point(filled=True).encode(
+        x=xe, y=ye, color=color, shape=theme.provenance_shape(), tooltip=tooltip
+    )
     shown = _describe_constant(frame, ("benchmark", "model", "hardware", "precision"))
     return alt.layer(lines, points).properties(
         title=alt.Title(title or f"{metric} vs {x.replace('_', ' ')}" + (f" — {shown}" if shown else ""), subtitle=note)
@@ -681,7 +760,9 @@ def predicted_vs_measured(
     frame = _frame(frame, (reference, prediction), "predicted_vs_measured()")
     ref_col = next((c for c in ("reference_provenance", "provenance") if c in frame.columns), None)
     if ref_col is None:
-        raise QueryError("predicted_vs_measured(): need a provenance (or reference_provenance) column for the reference values")
+        raise QueryError(
+            "predicted_vs_measured(): need a provenance (or reference_provenance) column for the reference values"
+        )
     data = frame.with_columns(reference_provenance=pl.col(ref_col).cast(pl.Utf8), provenance=pl.lit("predicted"),
                               ref=pl.col(reference).cast(pl.Float64), pred=pl.col(prediction).cast(pl.Float64))  # fmt: skip
     if (data["reference_provenance"] == "predicted").any():
@@ -690,7 +771,9 @@ def predicted_vs_measured(
             "simulated values in 'value' and their provenance in 'reference_provenance'"
         )
     _provenance_check(data, "reference_provenance")
-    data = data.filter(pl.col("ref").is_not_null() & pl.col("pred").is_not_null() & (pl.col("ref") > 0) & (pl.col("pred") > 0))
+    data = data.filter(
+        pl.col("ref").is_not_null() & pl.col("pred").is_not_null() & (pl.col("ref") > 0) & (pl.col("pred") > 0)
+    )
     has_iv = "lower" in data.columns and "upper" in data.columns
     data = data.with_columns(
         lo=pl.col("lower").cast(pl.Float64) if has_iv else pl.lit(None, pl.Float64),
@@ -710,18 +793,25 @@ def predicted_vs_measured(
         stride = max(1, math.ceil(rest.height / (max_rows - worst.height)))
         data = pl.concat([worst, rest.gather_every(stride)])
         sub.append(f"showing the {worst.height} largest errors and every {stride}th other case")
-    keep_extra = [c for c in ("model", "hardware", "batch_size", "precision", "metric", "unit", "source", "commit") if c in data.columns]
+    keep_extra = [
+        c
+        for c in ("model", "hardware", "batch_size", "precision", "metric", "unit", "source", "commit")
+        if c in data.columns
+    ]
     if color and color not in data.columns:
         raise QueryError(f"predicted_vs_measured(): no column {color!r} to colour by")
     if color and color not in keep_extra:
         keep_extra.append(color)
     data = data.select("ref", "pred", "lo", "hi", "ape", "provenance", "reference_provenance", *keep_extra)
     unit = data["unit"].drop_nulls().first() if "unit" in data.columns else None
-    lo_v = min(data["ref"].min(), data["pred"].min(), data["lo"].min() or math.inf)  # type: ignore[type-var]
-    hi_v = max(data["ref"].max(), data["pred"].max(), data["hi"].max() or 0)  # type: ignore[type-var]
+    # one square log domain for both axes, from the points (wide intervals are clipped, not allowed
+    # to squash the points into a corner)
+    lo_v = min(data["ref"].min(), data["pred"].min()) / 1.5  # type: ignore[operator]
+    hi_v = max(data["ref"].max(), data["pred"].max()) * 1.5  # type: ignore[operator]
+    square = alt.Scale(type="log", domain=[lo_v, hi_v], nice=False)
     refs = " / ".join(sorted(set(data["reference_provenance"].to_list())))
-    xe = alt.X("ref:Q", scale=alt.Scale(type="log"), title=f"reference ({refs}){_fmt(unit or '')}")
-    ye = alt.Y("pred:Q", scale=alt.Scale(type="log"), title=f"predicted{_fmt(unit or '')}")
+    xe = alt.X("ref:Q", scale=square, title=f"reference ({refs}){_fmt(unit or '')}")
+    ye = alt.Y("pred:Q", scale=square, title=f"predicted{_fmt(unit or '')}")
     tooltip = [alt.Tooltip(c, type="nominal") for c in keep_extra if c not in ("unit",)] + [
         alt.Tooltip("ref:Q", format=".4~g", title="reference"),
         alt.Tooltip("reference_provenance:N", title="reference provenance"),
@@ -731,12 +821,18 @@ def predicted_vs_measured(
         alt.Tooltip("ape:Q", format=".1f", title="abs. error %"),
         alt.Tooltip("provenance:N"),
     ]
-    diag = alt.Chart(pl.DataFrame({"ref": [lo_v, hi_v], "pred": [lo_v, hi_v]})).mark_line(color="#718096", strokeDash=[4, 4]).encode(x=xe, y=ye)
+    diag = (
+        alt.Chart(pl.DataFrame({"ref": [lo_v, hi_v], "pred": [lo_v, hi_v]}))
+        .mark_line(color="#718096", strokeDash=[4, 4])
+        .encode(x=xe, y=ye)
+    )
     base = alt.Chart(data)
-    col = alt.Color(f"{color}:N", legend=alt.Legend(title=color)) if color else alt.value("#2b6cb0")
+    col = alt.Color(f"{color}:N", legend=alt.Legend(title=color)) if color else alt.ColorValue("#2b6cb0")
     layers: list[Any] = [diag]
     if has_iv:
-        layers.append(base.mark_rule(opacity=0.5).encode(x=xe, y="lo:Q", y2="hi:Q", color=col))
+        layers.append(
+            base.mark_rule(opacity=0.5, clip=True).encode(x=xe, y=alt.Y("lo:Q"), y2=alt.Y2("hi:Q"), color=col)
+        )
     layers.append(
         base.mark_point(filled=True, size=55).encode(
             x=xe,
@@ -751,11 +847,12 @@ def predicted_vs_measured(
             tooltip=tooltip,
         )
     )
-    return alt.layer(*layers).properties(title=alt.Title(title or "predicted vs reference", subtitle=sub))
+    return alt.layer(*layers, title=alt.Title(title or "predicted vs reference", subtitle=sub), width=420, height=380)
 
 
 # -- compatibility ------------------------------------------------------------------------------------
 _LEVELS = ["full", "limited", "experimental", "unsupported"]
+_LEVEL_MARKS = {"full": "✓", "limited": "lim.", "experimental": "exp.", "unsupported": "✗"}
 
 
 def compatibility(frame: pl.DataFrame, *, title: str | None = None) -> alt.LayerChart:
@@ -775,27 +872,39 @@ def compatibility(frame: pl.DataFrame, *, title: str | None = None) -> alt.Layer
     """
     frame = _frame(frame, ("model",), "compatibility()")
     if "level" not in frame.columns:  # wide pivot -> long
-        frame = frame.unpivot(index="model", variable_name="hardware", value_name="level").filter(pl.col("level").is_not_null())
+        frame = frame.unpivot(index="model", variable_name="hardware", value_name="level").filter(
+            pl.col("level").is_not_null()
+        )
     elif "compat_id" in frame.columns:  # latest record per pair
         frame = frame.sort("compat_id").group_by("model", "hardware").last()
     bad = set(frame["level"].drop_nulls().unique().to_list()) - set(_LEVELS)
     if bad:
         raise QueryError(f"compatibility(): unknown level(s) {sorted(bad)}; expected {', '.join(_LEVELS)}")
     extra = [c for c in ("error_type", "error_message", "suggested_fix") if c in frame.columns]
-    data = frame.select("model", "hardware", "level", *extra).with_columns(short=pl.col("level").str.slice(0, 4)).sort("model", "hardware")
+    data = (
+        frame.select("model", "hardware", "level", *extra)
+        .with_columns(short=pl.col("level").replace_strict(_LEVEL_MARKS, default="?"))
+        .sort("model", "hardware")
+    )
     counts = data.group_by("level").len()
     sub = ", ".join(f"{n} {lvl}" for lvl in _LEVELS for l2, n in counts.iter_rows() if l2 == lvl)
     x = alt.X("hardware:N", axis=alt.Axis(labelAngle=-35, orient="top"))
     y = alt.Y("model:N")
-    tooltip = [alt.Tooltip("model:N"), alt.Tooltip("hardware:N"), alt.Tooltip("level:N")] + [alt.Tooltip(f"{c}:N") for c in extra]
+    tooltip = [alt.Tooltip("model:N"), alt.Tooltip("hardware:N"), alt.Tooltip("level:N")] + [
+        alt.Tooltip(f"{c}:N") for c in extra
+    ]
     base = alt.Chart(data)
     rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
-        x=x, y=y,
-        color=alt.Color("level:N", scale=alt.Scale(domain=_LEVELS, range=[theme.COMPAT_COLORS[lvl] for lvl in _LEVELS]),
-                        legend=alt.Legend(title="support level")),
+        x=x,
+        y=y,
+        color=alt.Color(
+            "level:N",
+            scale=alt.Scale(domain=_LEVELS, range=[theme.COMPAT_COLORS[lvl] for lvl in _LEVELS]),
+            legend=alt.Legend(title="support level"),
+        ),
         tooltip=tooltip,
-    )  # fmt: skip
-    text = base.mark_text(fontSize=9, color="white").encode(x=x, y=y, text="short:N", tooltip=tooltip)
+    )
+    text = base.mark_text(fontSize=9, color="white").encode(x=x, y=y, text=alt.Text("short:N"), tooltip=tooltip)
     return alt.layer(rect, text).properties(
         title=alt.Title(title or "model × hardware compatibility", subtitle=[sub] if sub else []),
         width=max(120, 56 * max(1, data["hardware"].n_unique())),

@@ -99,8 +99,14 @@ def config() -> alt.theme.ThemeConfig:
             "font": _FONT,
             "background": "white",
             "view": {"stroke": None},
-            "title": {"fontSize": 15, "fontWeight": 600, "anchor": "start", "color": text,
-                      "subtitleColor": "#4a5568", "subtitleFontSize": 12},  # fmt: skip
+            "title": {
+                "fontSize": 15,
+                "fontWeight": 600,
+                "anchor": "start",
+                "color": text,
+                "subtitleColor": "#4a5568",
+                "subtitleFontSize": 12,
+            },
             "axis": {
                 "labelFontSize": 11,
                 "titleFontSize": 12,
@@ -159,6 +165,8 @@ def provenance_dash(field: str = "provenance", *, legend: bool = False) -> alt.S
     too; listing the same mapping in reverse order keeps the two apart.
     """
     if legend:
-        return alt.StrokeDash(f"{field}:N", scale=_scale(PROVENANCE_DASHES), legend=_legend(True), title=PROVENANCE_TITLE)
+        return alt.StrokeDash(
+            f"{field}:N", scale=_scale(PROVENANCE_DASHES), legend=_legend(True), title=PROVENANCE_TITLE
+        )
     scale = alt.Scale(type="ordinal", domain=PROVENANCE_DOMAIN[::-1], range=PROVENANCE_DASHES[::-1])
     return alt.StrokeDash(f"{field}:N", scale=scale, legend=None)

@@ -40,6 +40,7 @@ from altair.utils.schemapi import debug_mode
 
 from benchlab import charts
 from benchlab.errors import BenchlabError
+from benchlab.frame import SERIES_COLUMNS
 
 if TYPE_CHECKING:
     from benchlab.store import Store
@@ -225,7 +226,9 @@ class SeriesExplorer(widgets.VBox):
         self.jupyter_chart = alt.JupyterChart(alt.Chart(pl.DataFrame({"x": []})).mark_point())
         for dd in self.filters.values():
             dd.observe(self._on_filter, names="value")
-        grid = widgets.GridBox(list(self.filters.values()), layout=widgets.Layout(grid_template_columns="repeat(3, 270px)"))
+        grid = widgets.GridBox(
+            list(self.filters.values()), layout=widgets.Layout(grid_template_columns="repeat(3, 270px)")
+        )
         super().__init__([grid, self.status, self.jupyter_chart, self.table])
         self.update()
 
@@ -274,14 +277,17 @@ class SeriesExplorer(widgets.VBox):
         frame = self.cache.history(metric, **sel)
         keys = frame["series_key"].unique().sort()
         note = ""
-        if keys.len() > self.max_series:
-            labels = frame.select("series_key", label=charts.series_label(frame)).unique().sort("label")
-            keep = labels["series_key"].head(self.max_series)
+        if keys.len() > self.max_series:  # the first series in natural order (batch 4 before 16)
+            ident = [c for c in SERIES_COLUMNS if c in frame.columns]
+            keep = frame.select("series_key", *ident).unique("series_key").sort(ident, nulls_last=True)["series_key"]
+            keep = keep.head(self.max_series)
             frame = frame.filter(pl.col("series_key").is_in(keep.implode()))
             note = f" · showing {self.max_series} of {keys.len()} series — narrow the filters to see the others"
         self.frame = frame
         if frame.is_empty():
-            self.jupyter_chart.chart = alt.Chart(pl.DataFrame({"x": []})).mark_point().properties(title="no values for this selection")
+            self.jupyter_chart.chart = (
+                alt.Chart(pl.DataFrame({"x": []})).mark_point().properties(title="no values for this selection")
+            )
             self.table.value = ""
             self.status.value = _message("No values match these filters.")
             return
@@ -302,10 +308,23 @@ class SeriesExplorer(widgets.VBox):
         view = (
             frame.sort("timestamp", descending=True)
             .with_columns(commit=pl.col("commit").str.slice(0, 10))
-            .select("timestamp", "commit", "branch", "model", "hardware", "batch_size", "precision", "value", "unit",
-                    "provenance", "source")  # fmt: skip
+            .select(
+                "timestamp",
+                "commit",
+                "branch",
+                "model",
+                "hardware",
+                "batch_size",
+                "precision",
+                "value",
+                "unit",
+                "provenance",
+                "source",
+            )
         )
-        self.table.value = frame_to_html(view, max_rows=15, caption=caption or "latest values (brush the chart to pick a time range)")
+        self.table.value = frame_to_html(
+            view, max_rows=15, caption=caption or "latest values (brush the chart to pick a time range)"
+        )
 
     def _on_brush(self, change: Any) -> None:
         sel = self.jupyter_chart.selections.brush
@@ -352,7 +371,13 @@ class TriageBrowser(widgets.VBox):
         self._regress = regress
         if changes is None:
             changes = regress.detect_store(store, include_triaged=True, **filters)
-        if "triage_status" not in changes.columns:
+        # the store has the last word on status: changes may come from before a decision
+        current = regress.triage_status(store, change_ids=changes["change_id"].to_list()) if changes.height else None
+        changes = changes.drop("triage_status", strict=False)
+        if current is not None and current.height:
+            status = current.select("change_id", triage_status="status")
+            changes = changes.join(status, on="change_id", how="left", maintain_order="left")
+        else:
             changes = changes.with_columns(triage_status=pl.lit(None, pl.Utf8))
         self.changes = changes
         self.show = widgets.ToggleButtons(options=["untriaged", "all"], value="untriaged", description="show")
@@ -360,12 +385,15 @@ class TriageBrowser(widgets.VBox):
         self.details = widgets.HTML()
         self.status = widgets.Dropdown(options=list(regress.TRIAGE_STATUSES), description="status")
         self.note = widgets.Text(description="note", placeholder="why (optional)", layout=widgets.Layout(width="420px"))
-        self.link = widgets.Text(description="link", placeholder="https://… issue or PR (optional)", layout=widgets.Layout(width="420px"))
+        self.link = widgets.Text(
+            description="link", placeholder="https://… issue or PR (optional)", layout=widgets.Layout(width="420px")
+        )
         self.save = widgets.Button(description="Save decision", button_style="primary", icon="check")
         self.message = widgets.HTML()
         self.jupyter_chart = alt.JupyterChart(alt.Chart(pl.DataFrame({"x": []})).mark_point())
         self.show.observe(lambda _: self._fill_list(), names="value")
-        self.select.observe(lambda _: self._show_change(), names="value")
+        self._quiet = False
+        self.select.observe(lambda _: None if self._quiet else self._show_change(), names="value")
         self.save.on_click(lambda _: self.record())
         form = widgets.VBox([self.status, self.note, self.link, widgets.HBox([self.save, self.message])])
         super().__init__([self.show, self.select, self.details, self.jupyter_chart, form])
@@ -387,10 +415,14 @@ class TriageBrowser(widgets.VBox):
             )
             opts.append((label, r["change_id"]))
         current = self.select.value
-        self.select.options = opts
-        if opts:
-            self.select.value = current if current in {v for _, v in opts} else opts[0][1]
-        else:
+        self._quiet = True  # one redraw below, not one per trait change
+        try:
+            self.select.options = opts
+            if opts:
+                self.select.value = current if current in {v for _, v in opts} else opts[0][1]
+        finally:
+            self._quiet = False
+        if not opts:
             self.details.value = _message("No changes to show." if self.changes.height else "No changes detected.")
         self._show_change()
 
@@ -432,7 +464,9 @@ class TriageBrowser(widgets.VBox):
             self.message.value = _message(str(exc), error=True)
             return None
         self.changes = self.changes.with_columns(
-            triage_status=pl.when(pl.col("change_id") == r["change_id"]).then(pl.lit(self.status.value)).otherwise("triage_status")
+            triage_status=pl.when(pl.col("change_id") == r["change_id"])
+            .then(pl.lit(self.status.value))
+            .otherwise("triage_status")
         )
         self.message.value = _message(f"saved: {r['change_id']} is {self.status.value}")
         self.note.value = ""
@@ -483,7 +517,9 @@ class RunComparer(widgets.VBox):
         metrics = sorted(latest["metric"].unique().to_list())
         hws = sorted(latest["hardware"].drop_nulls().unique().to_list())
         self.by = widgets.ToggleButtons(options=["commit", "branch"], value=by, description="compare")
-        self.metric = widgets.Dropdown(options=metrics, value=metric if metric in metrics else metrics[0], description="metric")
+        self.metric = widgets.Dropdown(
+            options=metrics, value=metric if metric in metrics else metrics[0], description="metric"
+        )
         hw = hws[0] if hardware == "first" and hws else (hardware if hardware in hws else None)
         self.hardware = widgets.Dropdown(options=_options(hws, allow_all=True), value=hw, description="hardware")
         self.baseline = widgets.Dropdown(description="baseline", layout=widgets.Layout(width="420px"))
@@ -510,7 +546,10 @@ class RunComparer(widgets.VBox):
                     .agg(pl.col("started_at").min(), pl.col("branch").drop_nulls().first())
                     .sort("started_at")
                 )
-                opts = [(f"{c[:8]} · {b or '?'} · {t:%Y-%m-%d}" if t else f"{c[:8]} · {b or '?'}", c) for c, t, b in per.iter_rows()]
+                opts = [
+                    (f"{c[:8]} · {b or '?'} · {t:%Y-%m-%d}" if t else f"{c[:8]} · {b or '?'}", c)
+                    for c, t, b in per.iter_rows()
+                ]
                 main = per.filter(pl.col("branch") == "main")["commit"].to_list() or per["commit"].to_list()
                 base, cont = (main[-2] if len(main) > 1 else main[0]), per["commit"][-1]
                 if base == cont and per.height > 1:
@@ -560,7 +599,16 @@ class RunComparer(widgets.VBox):
             f"{self.result.height} cases: {summary} · {provs} values · {time.perf_counter() - t0:.1f} s"
         )
         view = self.result.with_columns(case=charts.series_label(self.result)).select(
-            "case", "provenance", "baseline", "contender", "unit", "ratio", "ratio_low", "ratio_high", "p_value", "verdict"
+            "case",
+            "provenance",
+            "baseline",
+            "contender",
+            "unit",
+            "ratio",
+            "ratio_low",
+            "ratio_high",
+            "p_value",
+            "verdict",
         )
         self.table.value = frame_to_html(view, max_rows=15, caption="worst first")
 
@@ -570,10 +618,12 @@ class WhatIf(widgets.VBox):
     """What would this model take on that hardware? A prediction with its interval.
 
     Fits :class:`benchlab.predict.PerformanceModel` once on the store's latest
-    values, then predicts for the chosen model, hardware, batch size and
-    precision -- including combinations the store has never seen.  The answer
-    is labelled PREDICTED and shown next to the store's own values of the same
-    model and hardware (measured or simulated, as they are).
+    values of ``metric`` -- the *measured* ones; a store without measurements
+    (the demo) trains on its simulated values and says so -- then predicts the
+    chosen model, hardware, batch size and precision, including combinations
+    the store has never seen.  The answer is labelled PREDICTED and drawn among
+    the store's own values of that model and hardware (measured or simulated,
+    as they are).
 
     Parameters
     ----------
@@ -581,6 +631,8 @@ class WhatIf(widgets.VBox):
     metric : str
     model : PerformanceModel, optional
         An already fitted model (skips fitting).
+    cache : FrameCache, optional
+        Shared cache (the latest values are read from it).
 
     Attributes
     ----------
@@ -588,10 +640,16 @@ class WhatIf(widgets.VBox):
         Set ``.value`` to ask another question.
     prediction : polars.DataFrame
         The last prediction (one row: ``prediction``, ``lower``, ``upper``,
-        ``provenance="predicted"``).
+        ``provenance="predicted"``, ``basis`` …).
+    trained_on : str
+        What the model learnt from (``"measured"`` or ``"simulated"`` values).
     """
 
-    def __init__(self, store: Store, *, metric: str = "latency", model: Any = None, cache: FrameCache | None = None) -> None:
+    _QUERY_COLUMNS = ("benchmark", "model", "seq_len", "params", "metric")
+
+    def __init__(
+        self, store: Store, *, metric: str = "latency", model: Any = None, cache: FrameCache | None = None
+    ) -> None:
         from benchlab.predict import PerformanceModel
 
         self.store = store
@@ -601,70 +659,103 @@ class WhatIf(widgets.VBox):
             raise BenchlabError(f"the store {store.path} has no {metric!r} values to learn from")
         self.metric = metric
         self._latest = latest
-        self.fitted = model if model is not None else PerformanceModel().fit(latest)
-        models = sorted(self.cache.catalogue()["model"].drop_nulls().unique().to_list())
+        measured = latest.filter(pl.col("provenance") == "measured")
+        self.trained_on = "measured" if measured.height else "simulated"
+        if model is None:
+            train = measured if measured.height else latest.filter(pl.col("provenance") == "simulated")
+            model = PerformanceModel(measured_only=bool(measured.height), conformal="split").fit(
+                train, hardware=store.hardware(), models=store.models()
+            )
+        self.fitted = model
+        models = sorted(latest["model"].drop_nulls().unique().to_list())
         hws = sorted(self.cache.catalogue()["hardware"].drop_nulls().unique().to_list())
         batches = sorted({*latest["batch_size"].drop_nulls().unique().to_list(), 1, 2, 4, 8, 16, 32, 64, 128})
         precs = sorted(latest["precision"].drop_nulls().unique().to_list())
         self.model_name = widgets.Dropdown(options=models, description="model")
         self.hardware = widgets.Dropdown(options=hws, description="hardware")
         self.batch_size = widgets.Dropdown(options=batches, value=1, description="batch")
-        self.precision = widgets.Dropdown(options=precs, value="fp16" if "fp16" in precs else precs[0], description="precision")
+        self.precision = widgets.Dropdown(
+            options=precs, value="fp16" if "fp16" in precs else precs[0], description="precision"
+        )
         self.answer = widgets.HTML()
         self.jupyter_chart = alt.JupyterChart(alt.Chart(pl.DataFrame({"x": []})).mark_point())
         self.prediction = pl.DataFrame()
         for w in (self.model_name, self.hardware, self.batch_size, self.precision):
             w.observe(lambda _: self.update(), names="value")
-        grid = widgets.GridBox([self.model_name, self.hardware, self.batch_size, self.precision],
-                               layout=widgets.Layout(grid_template_columns="repeat(2, 320px)"))  # fmt: skip
+        grid = widgets.GridBox(
+            [self.model_name, self.hardware, self.batch_size, self.precision],
+            layout=widgets.Layout(grid_template_columns="repeat(2, 320px)"),
+        )
         super().__init__([grid, self.answer, self.jupyter_chart])
         self.update()
 
     def _query(self) -> pl.DataFrame:
-        """A one-row results frame describing the question (the features the model needs)."""
-        m, hw = self.model_name.value, self.hardware.value
-        like = self._latest.filter(pl.col("model") == m)
-        if like.is_empty():
-            like = self.cache.catalogue().filter(pl.col("model") == m)
-        template = like.sort("batch_size").head(1)
-        hw_rows = self.cache.catalogue().filter(pl.col("hardware") == hw).head(1)
-        return template.with_columns(
-            hardware=pl.lit(hw),
-            hardware_type=pl.lit(hw_rows["hardware_type"][0] if hw_rows.height else None, pl.Utf8),
-            batch_size=pl.lit(self.batch_size.value, pl.Int64),
-            precision=pl.lit(self.precision.value),
-            metric=pl.lit(self.metric),
+        """A one-row frame describing the question: the model's workload on the chosen hardware, batch, precision."""
+        like = self._latest.filter(pl.col("model") == self.model_name.value).sort("batch_size", "precision")
+        cols = [c for c in self._QUERY_COLUMNS if c in like.columns]
+        return (
+            like.select(cols)
+            .head(1)
+            .with_columns(
+                hardware=pl.lit(self.hardware.value, pl.Utf8),
+                batch_size=pl.lit(self.batch_size.value, pl.Int64),
+                precision=pl.lit(self.precision.value, pl.Utf8),
+            )
         )
 
     def update(self) -> None:
         """Predict for the current choices and redraw."""
-        q = self._query()
         try:
-            pred = self.fitted.predict(q)
-        except BenchlabError as exc:
+            pred = self.fitted.predict(self._query())
+        except BenchlabError as exc:  # e.g. a metric the model has no data for: say it, keep the widget alive
             self.answer.value = _message(str(exc), error=True)
             return
         self.prediction = pred
         r = pred.row(0, named=True)
         unit = r.get("unit") or ""
+        same = (
+            (pl.col("model") == self.model_name.value)
+            & (pl.col("hardware") == self.hardware.value)
+            & (pl.col("precision") == self.precision.value)
+        )
+        known = self._latest.filter(same)
+        here = known.filter(pl.col("batch_size") == self.batch_size.value)
+        interval = (
+            f"interval {r['lower']:.4g} – {r['upper']:.4g} ({100 * (r.get('coverage') or 0):.0f} %)"
+            if r.get("lower") is not None
+            else "no interval"
+        )
+        also = (
+            f" · the store has this configuration: {here['value'][0]:.4g} {html.escape(unit)} "
+            f"(<i>{html.escape(here['provenance'][0])}</i>)"
+            if here.height
+            else " · nobody ran this configuration"
+        )
         self.answer.value = (
             "<div style='font-family:system-ui,sans-serif;font-size:14px'>"
             "<span style='background:#ebf4ff;border:1px dashed #2b6cb0;padding:1px 6px;border-radius:3px;"
             "font-size:11px;letter-spacing:.05em'>PREDICTED</span> "
             f"{html.escape(self.metric)} of <b>{html.escape(str(self.model_name.value))}</b> on "
-            f"<b>{html.escape(str(self.hardware.value))}</b>, batch {self.batch_size.value}, {html.escape(str(self.precision.value))}: "
-            f"<b>{r['prediction']:.4g} {html.escape(unit)}</b> (interval {r['lower']:.4g} – {r['upper']:.4g})</div>"
+            f"<b>{html.escape(str(self.hardware.value))}</b>, batch {self.batch_size.value}, "
+            f"{html.escape(str(self.precision.value))}: <b>{r['prediction']:.4g} {html.escape(unit)}</b> "
+            f"({interval}; basis: {html.escape(str(r.get('basis')))}){also}"
+            f"<div style='font-size:11px;color:#4a5568'>model trained on {self.trained_on} values"
+            + (" — the predictions describe the simulator, not a real machine" if self.trained_on != "measured" else "")
+            + "</div></div>"
         )
-        known = self._latest.filter(
-            (pl.col("model") == self.model_name.value) & (pl.col("hardware") == self.hardware.value)
-            & (pl.col("precision") == self.precision.value)
-        )  # fmt: skip
         shown = pl.concat(
-            [known.select("batch_size", "value", "provenance", "source", "commit"),
-             pred.select("batch_size", value=pl.col("prediction"), provenance=pl.lit("predicted"),
-                         source=pl.lit("benchlab.predict"), commit=pl.lit(None, pl.Utf8))],
+            [
+                known.select("batch_size", "value", "provenance", "source", "commit"),
+                pred.select(
+                    "batch_size",
+                    value=pl.col("prediction"),
+                    provenance=pl.lit("predicted"),
+                    source=pl.lit("benchlab.predict"),
+                    commit=pl.lit(None, pl.Utf8),
+                ),
+            ],
             how="vertical_relaxed",
-        )  # fmt: skip
+        )
         _show(self.jupyter_chart, _build(_whatif_chart, shown, pred, self.metric, unit))
 
 
@@ -675,14 +766,19 @@ def _whatif_chart(points: pl.DataFrame, pred: pl.DataFrame, metric: str, unit: s
     x = alt.X("batch_size:Q", scale=alt.Scale(type="log", base=2), title="batch size")
     y = alt.Y("value:Q", scale=alt.Scale(type="log"), title=f"{metric} ({unit})" if unit else metric)
     pts = base.mark_point(filled=True, size=70).encode(
-        x=x, y=y, shape=theme.provenance_shape(), color=alt.value("#2b6cb0"),
+        x=x,
+        y=y,
+        shape=theme.provenance_shape(),
+        color=alt.ColorValue("#2b6cb0"),
         tooltip=["batch_size:Q", alt.Tooltip("value:Q", format=".4~g"), "provenance:N", "source:N", "commit:N"],
-    )  # fmt: skip
-    band = alt.Chart(pred.select("batch_size", "lower", "upper")).mark_rule(strokeWidth=2, color="#2b6cb0", opacity=0.5).encode(
-        x=x, y="lower:Q", y2="upper:Q"
+    )
+    band = (
+        alt.Chart(pred.select("batch_size", "lower", "upper"))
+        .mark_rule(strokeWidth=2, color="#2b6cb0", opacity=0.5)
+        .encode(x=x, y=alt.Y("lower:Q"), y2=alt.Y2("upper:Q"))
     )
     return alt.layer(band, pts).properties(
         title=alt.Title("the prediction among the store's values", subtitle=["vertical bar: the predicted interval"]),
-        width=480, height=220,
+        width=480,
+        height=220,
     )
-

@@ -31,7 +31,10 @@ FAMILIES = {"bert": "embedding", "gpt2": "text-generation", "llama": "text-gener
             "clip": "multimodal", "mistral": "text-generation", "qwen": "text-generation"}  # fmt: skip
 HARDWARE = ["cpu", "cuda:0", "rocm:0", "mps", "openvino", "qnn", "webnn", "webgpu"]
 BATCH_SIZES = [1, 4, 16, 64]
-PRECISIONS = ["fp32", "float16", "FP16", "bf16", "int8"]
+PRECISIONS = ["fp32", "fp16", "bf16", "int8", "int4"]
+# How some platforms spell precisions (normalization maps them back).
+SPELLING = {"openvino": {p: p.upper() for p in PRECISIONS},
+            "mps": {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}}  # fmt: skip
 # metric -> candidate (unit, scale of the value in that unit)
 METRICS = {
     "latency": [("us", 1e3), ("ms", 1.0), ("s", 1e-3)],
@@ -103,7 +106,13 @@ def results_table(n_series: int = 10_000, n_commits: int = 1_000, seed: int = 0)
         "model_family",
         "hardware",
         "batch_size",
-        "precision",
+        pl.coalesce(
+            *(
+                pl.when(pl.col("hardware") == hw).then(pl.col("precision").replace(alias))
+                for hw, alias in SPELLING.items()
+            ),
+            pl.col("precision"),
+        ).alias("precision"),  # fmt: skip
         "metric",
         pl.Series("value", value),
         "unit",
@@ -125,18 +134,14 @@ def write_parquet(path: Path, n_series: int = 10_000, n_commits: int = 1_000, se
 
 def write_jsonl(path: Path, n_series: int, n_commits: int, seed: int = 0) -> int:
     """Write the table as native JSON Lines (one flat result per line)."""
-    df = results_table(n_series, n_commits, seed).with_columns(
-        pl.col("started_at").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    )
+    df = results_table(n_series, n_commits, seed).with_columns(pl.col("started_at").dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
     df.write_ndjson(path)
     return df.height
 
 
 def write_json_document(path: Path, n_series: int, n_commits: int, seed: int = 0) -> int:
     """Write the table as a native JSON document (runs with nested results)."""
-    df = results_table(n_series, n_commits, seed).with_columns(
-        pl.col("started_at").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    )
+    df = results_table(n_series, n_commits, seed).with_columns(pl.col("started_at").dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
     run_cols = ["commit", "branch", "machine", "started_at"]
     result_cols = ["benchmark", "model", "hardware", "batch_size", "precision", "metric", "value",
                    "unit", "n_samples", "stddev"]  # fmt: skip

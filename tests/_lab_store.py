@@ -60,8 +60,12 @@ def make_store(path: Path) -> Store:
                     samples = [base * math.exp(rng.gauss(0, 0.01)) for _ in range(5)]
                     value = sorted(samples)[2]
                     common = dict(benchmark="inference", model=m, hardware=hw, batch_size=bs, precision=p)
-                    b.add_result(r, location=f"run {r}", metric="latency", value=value, unit="ms", samples=samples, **common)
-                    b.add_result(r, location=f"run {r}", metric="throughput", value=1000 * bs / value, unit="items/s", **common)
+                    b.add_result(
+                        r, location=f"run {r}", metric="latency", value=value, unit="ms", samples=samples, **common
+                    )
+                    b.add_result(
+                        r, location=f"run {r}", metric="throughput", value=1000 * bs / value, unit="items/s", **common
+                    )
     for m in MODELS:
         for hw in HARDWARE:
             b.add_compatibility(0, model=m, hardware=hw, level="full" if hw == "cpu" else "limited",

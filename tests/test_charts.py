@@ -80,7 +80,12 @@ def test_history_encodes_provenance_and_tooltips(store: Store) -> None:
     rows = _rows(spec)
     assert len(rows) == frame.height
     assert {r["provenance"] for r in rows} == {"measured", "simulated"}
-    tips = {t["field"] for node in _walk(spec) for t in (node.get("encoding", {}).get("tooltip") or []) if isinstance(t, dict)}
+    tips = {
+        t["field"]
+        for node in _walk(spec)
+        for t in (node.get("encoding", {}).get("tooltip") or [])
+        if isinstance(t, dict)
+    }
     assert {"source", "commit", "provenance"} <= tips
     # one legend names the provenances: the shape channel carries it
     shape = next(enc for ch, enc in _encodings(spec) if ch == "shape")
@@ -139,7 +144,9 @@ def test_history_marks_changes_and_triage(store: Store) -> None:
     assert marks, "changes are drawn as rules"
     change_rows = [r for r in _rows(spec) if "mark" in r]
     assert {r["mark"] for r in change_rows} == {"regression"}
-    triage = pl.DataFrame({"change_id": [changes["change_id"][0]], "status": ["expected"], "note": ["new kernel"], "link": [None]})
+    triage = pl.DataFrame(
+        {"change_id": [changes["change_id"][0]], "status": ["expected"], "note": ["new kernel"], "link": [None]}
+    )
     spec = charts.history(frame, changes, triage).to_dict()
     change_rows = [r for r in _rows(spec) if "mark" in r]
     assert change_rows[0]["mark"] == "expected" and change_rows[0]["note"] == "new kernel"
@@ -214,11 +221,15 @@ def test_heatmap_cells_and_best_evidence(store: Store) -> None:
     spec = chart.to_dict()
     cells = [r for r in _rows(spec) if "label" in r]
     assert len(cells) == 4  # 2 models × 2 hardware
-    assert {(r["model"], r["hardware"]) for r in cells} == {(m, h) for m in ("bert-base", "resnet50") for h in ("cpu", "cuda-a100")}
+    assert {(r["model"], r["hardware"]) for r in cells} == {
+        (m, h) for m in ("bert-base", "resnet50") for h in ("cpu", "cuda-a100")
+    }
     assert {r["provenance"] for r in cells if r["hardware"] == "cpu"} == {"measured"}
     assert "shape" in _provenance_channels(spec)
     # a predicted copy of a measured cell does not replace it
-    pred = latest.filter(pl.col("hardware") == "cpu").with_columns(provenance=pl.lit("predicted"), value=pl.col("value") * 10)
+    pred = latest.filter(pl.col("hardware") == "cpu").with_columns(
+        provenance=pl.lit("predicted"), value=pl.col("value") * 10
+    )
     cells2 = [r for r in _rows(charts.heatmap(pl.concat([latest, pred])).to_dict()) if "label" in r]
     assert {r["provenance"] for r in cells2 if r["hardware"] == "cpu"} == {"measured"}
     _render(chart)
@@ -309,3 +320,29 @@ def test_specs_are_json_and_deterministic(store: Store) -> None:
 
 def test_store_fixture_is_a_real_duckdb_file(store: Store) -> None:
     assert Path(store.path).is_file() and store.stats()["results"] > 0
+
+
+def test_series_are_in_natural_order() -> None:
+    t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    frame = pl.DataFrame(
+        {
+            "timestamp": [t0, t0, t0],
+            "value": [1.0, 2.0, 3.0],
+            "provenance": ["measured"] * 3,
+            "metric": ["latency"] * 3,
+            "unit": ["ms"] * 3,
+            "model": ["m"] * 3,
+            "batch_size": [16, 4, 64],
+        }
+    )
+    spec = charts.history(frame).to_dict()
+    color = next(enc for ch, enc in _encodings(spec) if ch == "color")
+    assert color["scale"]["domain"] == ["b4", "b16", "b64"]
+
+
+def test_heatmap_and_compatibility_labels_are_readable() -> None:
+    assert [charts._short_number(v) for v in (0.1174, 14.23, 339.4, 3210.0)] == ["0.117", "14.2", "339", "3,210"]
+    spec = charts.compatibility(
+        pl.DataFrame({"model": ["a", "b"], "hardware": ["h", "h"], "level": ["full", "unsupported"]})
+    ).to_dict()
+    assert {r["short"] for r in _rows(spec)} == {"✓", "✗"}

@@ -37,7 +37,7 @@ def _filter_options(f):  # click decorator plumbing (untyped by design)
     return f
 
 
-def _filters(kw: dict[str, Any]) -> dict[str, list[Any]]:
+def _filters(kw: dict[str, Any]) -> dict[str, Any]:
     """Store filters from the repeatable filter options (unused ones dropped)."""
     return {k: list(v) for k, v in kw.items() if v}
 
@@ -53,6 +53,13 @@ def _pct(x: float | None) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
     return f"{100 * x:+.1f}%"
+
+
+def _point(commit: str | None, timestamp: object) -> str:
+    """A short name of a point: the commit (abbreviated like git) or the time."""
+    if commit:
+        return commit[:12]
+    return str(timestamp)[:19] if timestamp is not None else ""
 
 
 @click.command()
@@ -91,25 +98,17 @@ def detect(
     if changes.is_empty():
         click.echo("no untriaged changes" if not include_triaged else "no changes")
         return
+    rows = list(changes.iter_rows(named=True))
     view = pl.DataFrame(
         {
             "change_id": changes["change_id"],
             "kind": changes["kind"],
             "severity": changes["severity"],
-            "case": [case_label(r) for r in changes.iter_rows(named=True)],
-            "before → after": [
-                f"{r['before']:.4g} → {r['after']:.4g} {r['unit'] or ''}".rstrip()
-                for r in changes.iter_rows(named=True)
-            ],
-            "change [CI]": [
-                f"{_pct(r['change'])} [{_pct(r['change_low'])}, {_pct(r['change_high'])}]"
-                for r in changes.iter_rows(named=True)
-            ],
+            "case": [case_label(r) for r in rows],
+            "before → after": [f"{r['before']:.4g} → {r['after']:.4g} {r['unit'] or ''}".rstrip() for r in rows],
+            "change [CI]": [f"{_pct(r['change'])} [{_pct(r['change_low'])}, {_pct(r['change_high'])}]" for r in rows],
             "p": [f"{p:.2g}" for p in changes["p_value"]],
-            "commits": [
-                f"{r['last_good_commit'] or r['last_good_timestamp']} → {r['first_bad_commit'] or r['first_bad_timestamp']}"
-                for r in changes.iter_rows(named=True)
-            ],
+            "first bad": [_point(r["first_bad_commit"], r["first_bad_timestamp"]) for r in rows],
         }
     )
     if include_triaged:
@@ -156,7 +155,17 @@ def triage(
         elif hist.is_empty():
             click.echo("no triage recorded" + (f" for {change_id}" if change_id else ""))
         else:
-            cols = ["triage_id", "created_at", "change_id", "status", "kind", "first_bad_commit", "author", "note", "link"]
+            cols = [
+                "triage_id",
+                "created_at",
+                "change_id",
+                "status",
+                "kind",
+                "first_bad_commit",
+                "author",
+                "note",
+                "link",
+            ]
             print_frame(hist.select(cols), title="triage history", max_rows=200)
         return
     if change_id is None or status is None:
@@ -189,7 +198,9 @@ def triage(
     show_default=True,
     help="Fail on untriaged regressions of at least this severity.",
 )
-@click.option("--min-factor", type=float, default=1.1, show_default=True, help="Smallest factor that counts (1.1 = 10%).")
+@click.option(
+    "--min-factor", type=float, default=1.1, show_default=True, help="Smallest factor that counts (1.1 = 10%)."
+)
 @click.option("--alpha", type=float, default=0.01, show_default=True, help="Mann–Whitney significance level.")
 @click.option("--json-out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write JSON here.")
 @_filter_options

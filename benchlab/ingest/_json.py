@@ -8,11 +8,13 @@ fields rather than as defensive boilerplate.
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import math
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +31,34 @@ __all__ = [
     "clean_text",
     "compact",
     "capacity_gb",
+    "paused_gc",
 ]
 
 _INF = math.inf
 _MAX_INT_FLOAT = int(sys.float_info.max)
 _INT64_MAX = (1 << 63) - 1
+
+
+def paused_gc(read: Callable[..., Any]) -> Callable[..., Any]:
+    """Run an importer's ``read`` with the cyclic garbage collector paused.
+
+    Parsing a large file creates millions of small, acyclic dicts and lists;
+    the collector would rescan all of them on every generation-2 pass, which
+    costs 10–40 % of the import time at 10⁵–10⁶ results.  Reference counting
+    still frees everything; the collector is re-enabled (if it was) on exit.
+    """
+
+    @functools.wraps(read)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return read(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return wrapper
 
 
 def head(path: Path, n: int = 4096) -> bytes:
@@ -47,24 +72,61 @@ def head_text(path: Path, n: int = 4096) -> str:
     return head(path, n).decode("utf-8", errors="replace")
 
 
-def parse_json_text(path: object, data: bytes | str, *, offset_lines: int = 0) -> Any:
+_SURROGATE_ESCAPE = re.compile(r"\\[uU][dD][89a-fA-F]")
+
+
+def _lone_surrogate(doc: Any) -> str | None:
+    """The first string (or key) holding half a UTF-16 surrogate pair, if any.
+
+    ``json.loads`` turns the escape ``"\\ud800"`` into a string that cannot be
+    encoded as UTF-8, which Arrow, Polars and DuckDB all refuse later.
+    """
+    stack = [doc]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, str):
+            try:
+                x.encode("utf-8")
+            except UnicodeEncodeError:
+                return x
+        elif isinstance(x, dict):
+            stack.extend(x.keys())
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return None
+
+
+def parse_json_text(path: object, data: bytes | str, *, offset_lines: int = 0, offset_cols: int = 0) -> Any:
     """Parse JSON text, turning every parser failure into an :class:`IngestError`.
 
     Bare ``NaN``/``Infinity`` are accepted (asv writes them); callers decide what
     a non-finite number means.  ``offset_lines`` shifts reported line numbers when
-    the JSON starts part-way into the file (``data.js``).
+    the JSON starts part-way into the file (``data.js``), ``offset_cols`` the
+    columns of its first line.  Text with a lone
+    surrogate escape is refused here, where the error can still name the file.
     """
+    if isinstance(data, bytes):
+        # UTF-8 only (every tool here writes it); json.loads would otherwise guess UTF-16/32.
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise IngestError(path, f"byte {exc.start}", "not UTF-8 text") from None
+        data = data.removeprefix("\ufeff")
     try:
-        return json.loads(data)
+        doc = json.loads(data)
     except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno + offset_lines} column {exc.colno}"
+        col = exc.colno + (offset_cols if exc.lineno == 1 else 0)
+        where = f"line {exc.lineno + offset_lines} column {col}"
         raise IngestError(path, where, f"malformed JSON: {exc.msg}") from None
-    except UnicodeDecodeError as exc:
-        raise IngestError(path, f"byte {exc.start}", "not UTF-8 text") from None
     except RecursionError:
         raise IngestError(path, None, "malformed JSON: nested too deeply") from None
     except ValueError as exc:  # e.g. an integer longer than Python's digit limit
         raise IngestError(path, None, f"malformed JSON: {exc}") from None
+    if _SURROGATE_ESCAPE.search(data) and (bad := _lone_surrogate(doc)) is not None:
+        shown = bad.encode("utf-8", "backslashreplace").decode("ascii", "replace")[:60]
+        raise IngestError(path, None, f"invalid text {shown!r}: a \\u escape encodes half a surrogate pair")
+    return doc
 
 
 def load_json(path: Path) -> Any:

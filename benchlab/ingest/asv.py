@@ -45,7 +45,7 @@ import polars as pl
 from benchlab.errors import IngestError
 from benchlab.ingest._batch import Batch, BatchBuilder, file_digest
 from benchlab.ingest._columns import ResultColumns
-from benchlab.ingest._json import capacity_gb, clean_text, compact, count, finite, head_text, load_json, text
+from benchlab.ingest._json import capacity_gb, clean_text, compact, count, finite, head_text, load_json, paused_gc, text
 from benchlab.units import UnknownUnitError, parse_unit
 
 __all__ = ["IMPORTERS", "AsvResult", "AsvGraph", "AsvDir", "param_value"]
@@ -199,6 +199,7 @@ class AsvResult:
             k in h for k in ('"results"', '"result_columns"', '"requirements"', '"env_name"')
         )
 
+    @paused_gc
     def read(self, path: Path) -> Batch:
         doc = load_json(path)
         b = BatchBuilder(path, self.name, digest=file_digest(path))
@@ -241,12 +242,14 @@ class AsvResult:
         defs = _definitions(path.parent.parent / "benchmarks.json", "benchmarks.json")
         if defs.note:
             b.skipped.append(defs.note)
+        if doc.get("date") is not None and finite(doc.get("date")) is None:
+            raise b.error("date", f"must be milliseconds since the epoch, got {doc.get('date')!r}")
         cols = ResultColumns(b)
         run = cols.add_run(
             key=f"{commit}/{env}" if env else commit,
             commit=commit,
             machine=machine,
-            started_at=doc.get("date") if finite(doc.get("date")) is not None else None,
+            started_at=doc.get("date"),
             environment=compact(
                 {
                     "env_name": env,
@@ -427,6 +430,7 @@ class AsvGraph:
         h = head_text(path, 64).lstrip()
         return h.startswith("[")
 
+    @paused_gc
     def read(self, path: Path) -> Batch:
         root = _graph_root(path)
         b = BatchBuilder(path, self.name, digest=file_digest(path))
@@ -523,6 +527,7 @@ class AsvDir:
                 if f.is_file() and not _is_aggregate(f, path):
                     yield f, _GRAPH
 
+    @paused_gc
     def read(self, path: Path) -> Batch:
         """The whole folder as one atomic batch (``Store.ingest`` uses :meth:`sources`)."""
         if path.is_file():

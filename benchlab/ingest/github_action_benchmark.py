@@ -24,6 +24,7 @@ newest one into a fresh store, or expect earlier entries twice.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from typing import Any
 from benchlab.errors import IngestError
 from benchlab.ingest._batch import Batch, BatchBuilder
 from benchlab.ingest._columns import ResultColumns
-from benchlab.ingest._json import clean_text, compact, count, finite, head, parse_json_text, text
+from benchlab.ingest._json import clean_text, compact, count, finite, head, parse_json_text, paused_gc, text
 from benchlab.units import UnknownUnitError, parse_unit
 
 __all__ = ["IMPORTERS", "GithubActionBenchmark", "unit_metric"]
@@ -42,6 +43,12 @@ _STDDEV = re.compile(r"^\s*stddev\s*:\s*([-+0-9.eE]+)\s*$")
 _EXTRA_MEAN = re.compile(r"mean\s*:\s*([-+0-9.eE]+)\s*([A-Za-zµμ]+)")
 _EXTRA_ROUNDS = re.compile(r"rounds\s*:\s*(\d+)")
 _DIRECTIONS = {"customSmallerIsBetter": "lower", "customBiggerIsBetter": "higher"}
+
+
+@functools.lru_cache(maxsize=256)
+def _unit_metric(unit: str) -> tuple[str, str, tuple[tuple[str, Any], ...]]:
+    metric, bunit, extra = unit_metric(unit)
+    return metric, bunit, tuple(extra.items())
 
 
 def unit_metric(unit: str) -> tuple[str, str, dict[str, Any]]:
@@ -84,18 +91,22 @@ class GithubActionBenchmark:
             return b'"entries"' in h and b'"benches"' in h and (b'"lastUpdate"' in h or b'"repoUrl"' in h)
         return False
 
+    @paused_gc
     def read(self, path: Path) -> Batch:
         try:
             raw = path.read_bytes()
         except OSError as exc:
             raise IngestError(path, None, f"cannot read the file: {exc.strerror or exc}") from None
         m = _PREFIX.match(raw)
+        lines = cols = 0
         if m:
+            prefix = raw[: m.end()]
+            lines, cols = prefix.count(b"\n"), len(prefix.rsplit(b"\n", 1)[-1].decode("utf-8", "replace"))
             raw = raw[m.end() :].rstrip()
             raw = raw[:-1] if raw.endswith(b";") else raw
         elif path.suffix.lower() == ".js":
             raise IngestError(path, "line 1", "does not start with 'window.BENCHMARK_DATA = '")
-        doc = parse_json_text(path, raw)
+        doc = parse_json_text(path, raw, offset_lines=lines, offset_cols=cols)
         b = BatchBuilder(path, self.name)
         if not isinstance(doc, dict):
             raise b.error(None, f"BENCHMARK_DATA must be an object, got {type(doc).__name__}")
@@ -159,11 +170,11 @@ class GithubActionBenchmark:
                 raise b.error(f"{bloc}.name", "missing or not a string")
             if not isinstance(unit, str):
                 raise b.error(f"{bloc}.unit", f"must be a string, got {unit!r}")
-            metric, bunit, extra = unit_metric(unit)
-            key = (name, bunit, repr(extra))
+            metric, bunit, extra = _unit_metric(unit)
+            key = (name, bunit, extra)
             case = cases.get(key)
             if case is None:
-                case = cases[key] = cols.case(benchmark=name, params={"suite": suite, **extra}, location=bloc)
+                case = cases[key] = cols.case(benchmark=name, params={"suite": suite, **dict(extra)}, location=bloc)
             rng = bench.get("range")
             sd = _STDDEV.match(rng) if isinstance(rng, str) else None
             extra_text = bench.get("extra") if isinstance(bench.get("extra"), str) else None
@@ -172,10 +183,10 @@ class GithubActionBenchmark:
                 raise b.error(f"{bloc}.range", f"unreadable stddev {rng!r}")
             stats = {"stddev": _float(sd.group(1))} if sd and not pytest_tool else None
             cols.add(run, case, metric, bench.get("value"), bunit, f"{bloc}.value", stats=stats, direction=direction)
+            if pytest_tool and extra_text and self._pytest_time(b, cols, cases, run, suite, name, bloc, extra_text, sd):
+                continue  # ``extra`` is fully represented by the time result
             if extra_text:
                 extras[name] = extra_text
-            if pytest_tool and extra_text:
-                self._pytest_time(b, cols, cases, run, suite, name, bloc, extra_text, sd)
         if extras:
             cols.run_metadata[run] = {**meta, "extra": extras}
 
@@ -190,11 +201,14 @@ class GithubActionBenchmark:
         loc: str,
         extra: str,
         sd: re.Match[str] | None,
-    ) -> None:
-        """The pytest tool's ``mean: … msec`` / ``rounds: n`` / stddev (s) as a ``time`` result."""
+    ) -> bool:
+        """The pytest tool's ``mean: … msec`` / ``rounds: n`` / stddev (s) as a ``time`` result.
+
+        Returns whether ``extra`` was understood.
+        """
         m = _EXTRA_MEAN.search(extra)
         if not m:
-            return
+            return False
         try:
             u = parse_unit(m.group(2))
             mean = float(m.group(1))
@@ -211,6 +225,7 @@ class GithubActionBenchmark:
         rounds = _EXTRA_ROUNDS.search(extra)
         cols.add(run, case, "time", mean, m.group(2), f"{loc}.extra", stats={"stddev": stddev},
                  n_samples=count(int(rounds.group(1))) if rounds else None)  # fmt: skip
+        return True
 
 
 def _float(s: str) -> float | None:

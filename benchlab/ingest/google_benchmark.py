@@ -10,7 +10,7 @@ are grouped into *cases* by ``run_name`` (``name`` in old files without it):
   ``stddev`` (computed from the samples when the aggregates were not written);
   ``min``/``max`` come from the samples; ``cv`` is dropped (it is stddev/mean);
 * counters: ``items_per_second``/``bytes_per_second`` become ``throughput``
-  metrics in ``items/s`` and ``bytes/s``; other user counters become metrics
+  metrics in ``items/s`` and ``bytes/s`` (stored as ``MB/s``); other user counters become metrics
   named after the counter in ``count`` (their unit and direction are not in the
   file);
 * ``BigO``/``RMS`` rows (complexity fits over the other cases), aggregate rows
@@ -31,7 +31,7 @@ from typing import Any
 
 from benchlab.ingest._batch import Batch, BatchBuilder
 from benchlab.ingest._columns import ResultColumns
-from benchlab.ingest._json import clean_text, compact, count, finite, head_text, load_json, text
+from benchlab.ingest._json import clean_text, compact, count, finite, head_text, load_json, paused_gc, text
 from benchlab.units import UnknownUnitError, parse_unit
 
 __all__ = ["IMPORTERS", "GoogleBenchmark", "split_name"]
@@ -79,15 +79,6 @@ def split_name(name: str) -> tuple[str, dict[str, Any] | None]:
     return parts[0], params
 
 
-class _Case:
-    __slots__ = ("first", "iterations", "aggregates")
-
-    def __init__(self, first: int) -> None:
-        self.first = first
-        self.iterations: list[tuple[int, dict[str, Any]]] = []
-        self.aggregates: dict[str, tuple[int, dict[str, Any]]] = {}
-
-
 class GoogleBenchmark:
     """A Google Benchmark JSON output file."""
 
@@ -102,6 +93,7 @@ class GoogleBenchmark:
         h = head_text(path, 4096)
         return '"context"' in h and any(k in h for k in ('"num_cpus"', '"mhz_per_cpu"', '"library_build_type"'))
 
+    @paused_gc
     def read(self, path: Path) -> Batch:
         doc = load_json(path)
         b = BatchBuilder(path, self.name)
@@ -131,7 +123,8 @@ class GoogleBenchmark:
         if host:
             b.add_hardware(host, type="cpu", metadata=compact({"num_cpus": ctx.get("num_cpus"),
                            "mhz_per_cpu": ctx.get("mhz_per_cpu")}), location="context")  # fmt: skip
-        cases: dict[str, _Case] = {}
+        # run name -> [iteration rows, {aggregate name: row}]; insertion order = file order
+        cases: dict[str, list[Any]] = {}
         for i, e in enumerate(entries):
             loc = f"benchmarks[{i}]"
             if not isinstance(e, dict):
@@ -160,37 +153,68 @@ class GoogleBenchmark:
                     key = name[: -len(agg) - 1]
                 c = cases.get(key)
                 if c is None:
-                    c = cases[key] = _Case(i)
-                c.aggregates[agg] = (i, e)
+                    c = cases[key] = [[], {}]
+                c[1][agg] = (i, e)
             else:
                 c = cases.get(key)
                 if c is None:
-                    c = cases[key] = _Case(i)
-                c.iterations.append((i, e))
-        for key, c in cases.items():
-            self._case(b, cols, run, host, key, c)
+                    c = cases[key] = [[], {}]
+                c[0].append((i, e))
+        units: dict[Any, float] = {}
+        for key, (its, aggs) in cases.items():
+            if len(its) == 1 and not aggs:
+                self._single(b, cols, run, host, key, its[0], units)
+            else:
+                self._case(b, cols, run, host, key, its, aggs)
         return cols.finish()
 
-    def _case(self, b: BatchBuilder, cols: ResultColumns, run: int, host: str | None, key: str, c: _Case) -> None:
-        first_i, first = c.iterations[0] if c.iterations else next(iter(c.aggregates.values()))
-        loc = f"benchmarks[{first_i}]"
+    def _single(self, b: BatchBuilder, cols: ResultColumns, run: int, host: str | None, key: str,
+                item: tuple[int, dict[str, Any]], units: dict[Any, float]) -> None:  # fmt: skip
+        """The common case: one row, no repetitions — its values are the results."""
+        i, e = item
+        loc = f"benchmarks[{i}]"
+        case = self._case_id(cols, host, key, e, loc)
+        unit = e.get("time_unit", "ns")
+        try:
+            known = unit in units
+        except TypeError:
+            known = False
+        if not known:
+            self._factor(b, i, unit)
+            units[unit] = 1.0
+        for metric in ("real_time", "cpu_time"):
+            if metric in e:
+                cols.add(run, case, metric, e[metric], unit, f"{loc}.{metric}")
+        for metric in [k for k in e if k not in _KNOWN]:  # file order: deterministic output
+            m_name, m_unit = _RATES.get(metric, (metric, "count"))
+            cols.add(run, case, m_name, e[metric], m_unit, f"{loc}.{metric}")
+
+    @staticmethod
+    def _case_id(cols: ResultColumns, host: str | None, key: str, first: dict[str, Any], loc: str) -> int:
         bench, params = split_name(key)
         threads = count(first.get("threads"))
         if threads and threads > 1 and not (params and "threads" in params):
             params = {**(params or {}), "threads": threads}
-        case = cols.case(benchmark=bench, hardware=host, hardware_type="cpu" if host else None, params=params,
+        return cols.case(benchmark=bench, hardware=host, hardware_type="cpu" if host else None, params=params,
                          location=loc)  # fmt: skip
+
+    def _case(self, b: BatchBuilder, cols: ResultColumns, run: int, host: str | None, key: str,
+              iterations: list[tuple[int, dict[str, Any]]], aggregates: dict[str, tuple[int, dict[str, Any]]]) -> None:  # fmt: skip
+        """Repetitions and/or aggregates: samples and spread from the rows."""
+        first_i, first = iterations[0] if iterations else next(iter(aggregates.values()))
+        loc = f"benchmarks[{first_i}]"
+        case = self._case_id(cols, host, key, first, loc)
         unit = first.get("time_unit", "ns")
         base = self._factor(b, first_i, unit)
         metrics: list[str] = ["real_time", "cpu_time"]
-        for _, e in (*c.iterations, *c.aggregates.values()):
+        for _, e in (*iterations, *aggregates.values()):
             for k in e:
                 if k not in _KNOWN and k not in metrics:
                     metrics.append(k)
         for metric in metrics:
             is_time = metric in ("real_time", "cpu_time")
             samples: list[float] = []
-            for i, e in c.iterations:
+            for i, e in iterations:
                 if metric not in e:
                     continue
                 v = e[metric]
@@ -201,7 +225,7 @@ class GoogleBenchmark:
                     x *= self._rescale(b, i, e, base)
                 samples.append(x)
             aggs: dict[str, Any] = {}
-            for agg, (i, e) in c.aggregates.items():
+            for agg, (i, e) in aggregates.items():
                 if metric in e:
                     x = finite(e[metric])
                     if x is None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from benchlab.ingest._batch import Batch, BatchBuilder
 from benchlab.ingest._columns import ResultColumns
-from benchlab.ingest._json import head_text, load_json, text
+from benchlab.ingest._json import head_text, load_json, paused_gc, text
 
 __all__ = ["IMPORTERS", "Hyperfine"]
 
@@ -35,6 +35,7 @@ class Hyperfine:
         h = head_text(path, 2048)
         return '"results"' in h and '"command"' in h and any(k in h for k in ('"mean"', '"times"', '"stddev"'))
 
+    @paused_gc
     def read(self, path: Path) -> Batch:
         doc = load_json(path)
         b = BatchBuilder(path, self.name)

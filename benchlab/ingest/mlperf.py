@@ -36,6 +36,7 @@ details; those files are part of the source's digest.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -46,7 +47,17 @@ from benchlab.errors import IngestError
 from benchlab.frame import normalize_precision
 from benchlab.ingest._batch import Batch, BatchBuilder, file_digest
 from benchlab.ingest._columns import ResultColumns
-from benchlab.ingest._json import capacity_gb, clean_text, compact, finite, head_text, load_json, text
+from benchlab.ingest._json import (
+    capacity_gb,
+    clean_text,
+    compact,
+    finite,
+    head_text,
+    load_json,
+    parse_json_text,
+    paused_gc,
+    text,
+)
 
 __all__ = [
     "IMPORTERS",
@@ -327,8 +338,8 @@ def _read_system_file(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        doc = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError):
+        doc = parse_json_text(path, path.read_bytes())
+    except (OSError, IngestError):
         return None
     return doc if isinstance(doc, dict) else None
 
@@ -369,9 +380,11 @@ _PERF_UNITS = {
 }
 _POWER_UNITS = {"watts": ("power", "W"), "watt": ("power", "W"), "w": ("power", "W"),
                 "millijoules": ("energy", "mJ"), "joules": ("energy", "J"), "mj": ("energy", "mJ")}  # fmt: skip
-_RECORD_META = (("ID", "id"), ("Location", "location"), ("UsedModel", "used_model"), ("System", "system"),
-                ("Availability", "availability"), ("Suite", "suite"), ("Notes", "notes"), ("Details", "details"),
-                ("Code", "code"), ("weight_data_types", "weight_data_types"), ("inferred", "inferred"),
+# Per-system fields: stored once on the run (from the system's first record) and
+# on a record only where it differs.  Per-record fields: always on the record.
+_SYSTEM_META = (("System", "system"), ("Availability", "availability"), ("Suite", "suite"), ("Details", "details"),
+                ("Code", "code"), ("Notes", "notes"))  # fmt: skip
+_RECORD_META = (("ID", "id"), ("weight_data_types", "weight_data_types"), ("inferred", "inferred"),
                 ("compliance", "compliance"), ("errors", "errors"), ("has_power", "has_power"))  # fmt: skip
 
 
@@ -400,54 +413,67 @@ class MLPerfSummary:
         h = head_text(path, 4096).lstrip()
         return h.startswith("[") and '"Submitter"' in h and '"Scenario"' in h and '"Platform"' in h
 
+    @paused_gc
     def read(self, path: Path) -> Batch:
         doc = load_json(path)
         if not isinstance(doc, list):
             raise IngestError(path, None, f"an MLPerf summary is a JSON array of records, got {type(doc).__name__}")
         root = path.parent
-        system_files = self._system_files(root, doc)
-        b = BatchBuilder(path, self.name, digest=file_digest(path, extra=sorted(set(system_files.values()))))
+        # The digest covers the system files joined below; it is set once they are known.
+        b = BatchBuilder(path, self.name, digest="pending")
         cols = ResultColumns(b)
         hardware: dict[str, _HardwareInfo] = {}
+        system_files: list[Path] = []
+        idents: dict[tuple[str, str, str], tuple[str, str, str]] = {}
         runs: dict[tuple[str, str, str], tuple[int, dict[str, Any]]] = {}
-        run_meta: dict[int, dict[str, Any]] = {}
-        records: list[tuple[int, str, dict[str, Any]]] = []
+        records: list[tuple[int, str, dict[str, Any], tuple[str, str, str]]] = []
         for i, rec in enumerate(doc):
             loc = f"record {i}"
             if not isinstance(rec, dict):
                 raise b.error(loc, f"a record must be an object, got {type(rec).__name__}")
-            rid = text(rec.get("ID"))
-            if rid:
+            rid = rec.get("ID")
+            if type(rid) is str and rid:
                 loc = f"record {i} (ID {rid})"
-            division, submitter, platform = self._identity(b, rec, loc)
-            hw_name = f"{submitter}/{platform}"
-            info = hardware.get(hw_name)
-            if info is None:
-                info = hardware[hw_name] = _HardwareInfo(hw_name)
-                sys_path = system_files.get((division, submitter, platform))
-                if sys_path is not None and (sdoc := _read_system_file(sys_path)) is not None:
-                    info.system_file(sdoc)
-            info.record(rec)
-            ident = (division, submitter, platform)
+            cat, sub, plat = rec.get("Category"), rec.get("Submitter"), rec.get("Platform")
+            plain = type(cat) is str and type(sub) is str and type(plat) is str and cat and sub and plat
+            ident = idents.get((cat, sub, plat)) if plain else None  # type: ignore[arg-type]
+            if ident is None:
+                ident = self._identity(b, rec, loc)
+                if plain:
+                    idents[(cat, sub, plat)] = ident  # type: ignore[index]
             if ident not in runs:
+                division, submitter, platform = ident
+                hw_name = f"{submitter}/{platform}"
+                info = hardware.get(hw_name)
+                if info is None:
+                    info = hardware[hw_name] = _HardwareInfo(hw_name)
+                    sys_path = self._system_file(root, rec, ident)
+                    if sys_path is not None and (sdoc := _read_system_file(sys_path)) is not None:
+                        system_files.append(sys_path)
+                        info.system_file(sdoc)
                 version = clean_text(rec.get("version"))
                 meta = compact({"mlperf_round": version, "division": division, "submitter": submitter,
                                 "platform": platform})  # fmt: skip
+                meta.update({dst: v for src, dst in _SYSTEM_META if (v := rec.get(src)) is not None and v != ""})
                 meta["records"] = {}
                 env = compact({"software": clean_text(rec.get("Software")),
                                "operating_system": clean_text(rec.get("operating_system"))})  # fmt: skip
-                key = "/".join(x for x in (version, division, submitter, platform) if x)
-                r = cols.add_run(key=key, machine=platform, environment=env or None, metadata=None, location=loc)
+                run_key = "/".join(x for x in (version, division, submitter, platform) if x)
+                r = cols.add_run(key=run_key, machine=platform, environment=env or None, location=loc)
                 runs[ident] = (r, meta)
-                run_meta[r] = meta
-            records.append((i, loc, rec))
+                cols.run_metadata[r] = meta
+            info = hardware[f"{ident[1]}/{ident[2]}"]
+            if not info.facts or rec.get("System") not in info.system_names:
+                info.record(rec)  # facts are first-seen; later records only add system names
+            records.append((i, loc, rec, ident))
         # Hardware first: a result's hardware type comes from the system's accelerator.
         kinds = {name: info.add_to(b, f"hardware {name}")[0] for name, info in hardware.items()}
-        for i, loc, rec in records:
-            self._results(b, cols, runs, kinds, i, loc, rec)
-        # Runs were added before their records were seen; attach the metadata now.
-        cols.run_metadata.update(run_meta)
-        return cols.finish()
+        cases: dict[tuple[Any, ...], tuple[int, str, str]] = {}
+        models: set[str] = set()
+        for i, loc, rec, ident in records:
+            self._results(b, cols, runs, kinds, cases, models, i, loc, rec, ident)
+        batch = cols.finish()
+        return dataclasses.replace(batch, digest=file_digest(path, extra=sorted(set(system_files))))
 
     @staticmethod
     def _identity(b: BatchBuilder, rec: Mapping[str, Any], loc: str) -> tuple[str, str, str]:
@@ -463,27 +489,14 @@ class MLPerfSummary:
         return (division or "").lower(), submitter, platform
 
     @staticmethod
-    def _system_files(root: Path, doc: list[Any]) -> dict[tuple[str, str, str], Path]:
-        found: dict[tuple[str, str, str], Path] = {}
-        for rec in doc:
-            if not isinstance(rec, dict):
-                continue
-            location = text(rec.get("Location"))
-            parts = location.split("/") if location else []
-            if len(parts) < 4 or any(p in ("", ".", "..") for p in parts[:4]):
-                continue
-            division, submitter, platform = parts[0].lower(), parts[1], parts[3]
-            ident = (
-                division,
-                clean_text(rec.get("Submitter")) or submitter,
-                clean_text(rec.get("Platform")) or platform,
-            )
-            if ident in found:
-                continue
-            candidate = root / parts[0] / parts[1] / "systems" / f"{parts[3]}.json"
-            if candidate.is_file():
-                found[ident] = candidate
-        return found
+    def _system_file(root: Path, rec: Mapping[str, Any], ident: tuple[str, str, str]) -> Path | None:
+        """``<division>/<Submitter>/systems/<Platform>.json`` beside the summary, if present."""
+        location = text(rec.get("Location"))
+        parts = location.split("/") if location else [ident[0], ident[1], "results", ident[2]]
+        if len(parts) < 4 or any(p in ("", ".", "..") or "\\" in p for p in parts[:4]):
+            return None
+        candidate = root / parts[0] / parts[1] / "systems" / f"{parts[3]}.json"
+        return candidate if candidate.is_file() else None
 
     @staticmethod
     def _results(
@@ -491,35 +504,32 @@ class MLPerfSummary:
         cols: ResultColumns,
         runs: Mapping[tuple[str, str, str], tuple[int, dict[str, Any]]],
         kinds: Mapping[str, str],
+        cases: dict[tuple[Any, ...], tuple[int, str, str]],
+        models: set[str],
         i: int,
         loc: str,
         rec: Mapping[str, Any],
+        ident: tuple[str, str, str],
     ) -> None:
-        division, submitter, platform = MLPerfSummary._identity(b, rec, loc)
-        run, meta = runs[(division, submitter, platform)]
-        hw_name = f"{submitter}/{platform}"
-        bench = text(rec.get("Model")) or text(rec.get("UsedModel"))
-        if bench is None:
-            raise b.error(loc, "missing 'Model'")
-        model, target = split_model(bench)
-        scen_raw = text(rec.get("Scenario"))
-        if scen_raw is None:
-            raise b.error(loc, "missing 'Scenario'")
-        scenario = _scenario(scen_raw)
-        params: dict[str, Any] = {"scenario": scenario}
-        if division:
-            params["division"] = division
-        if target:
-            params["accuracy_target"] = target
-        used = text(rec.get("UsedModel"))
-        if used and split_model(used)[0] != model:
-            params["used_model"] = used
-        precision = parse_precision(rec.get("weight_data_types"))
-        _add_model(b, model, loc)
-        case = cols.case(benchmark=BENCHMARK, model=model, hardware=hw_name, hardware_type=kinds.get(hw_name),
-                         precision=precision, params=params, location=loc)  # fmt: skip
-        units = text(rec.get("Performance_Units"))
-        if units is None:
+        run, meta = runs[ident]
+        bench, used, scen_raw, prec_raw = (
+            rec.get("Model"),
+            rec.get("UsedModel"),
+            rec.get("Scenario"),
+            rec.get("weight_data_types"),
+        )
+        key = (ident, bench, used, scen_raw, prec_raw if type(prec_raw) is not dict else json.dumps(prec_raw, sort_keys=True, default=str))  # fmt: skip
+        try:
+            hit = cases.get(key)
+        except TypeError:  # a list where a name belongs: no caching, the checks below report it
+            hit, key = None, None  # type: ignore[assignment]
+        if hit is None:
+            hit = MLPerfSummary._case(b, cols, kinds, models, loc, rec, ident)
+            if key is not None:
+                cases[key] = hit
+        case, scenario, model_raw = hit
+        units = rec.get("Performance_Units")
+        if type(units) is not str or not units:
             raise b.error(f"{loc}.Performance_Units", "missing")
         metric, unit = _perf_unit(units)
         if scenario == "Server" and unit == "samples/s":
@@ -537,14 +547,55 @@ class MLPerfSummary:
             if pm is None:
                 raise b.error(f"{loc}.Power_Units", f"unknown power unit {punits!r}")
             cols.add(run, case, pm[0], power, pm[1], f"{loc}.Power_Result")
-        entry = compact({dst: rec.get(src) for src, dst in _RECORD_META if src in rec})
-        entry["model"] = bench
+        entry = {dst: v for src, dst in _RECORD_META if (v := rec.get(src)) is not None}
+        for src, dst in _SYSTEM_META:
+            v = rec.get(src)
+            if v != meta.get(dst) and v is not None and v != "":
+                entry[dst] = v
+        entry["model"] = model_raw
         entry["scenario"] = scenario
         acc = _accuracy(rec.get("Accuracy"))
         if acc:
             entry["accuracy"] = acc
         # IDs name a submitted system, not a record; the result folder names the record.
-        meta["records"][text(rec.get("Location")) or f"record {i}"] = entry
+        location = rec.get("Location")
+        meta["records"][location if type(location) is str and location else f"record {i}"] = entry
+
+    @staticmethod
+    def _case(
+        b: BatchBuilder,
+        cols: ResultColumns,
+        kinds: Mapping[str, str],
+        models: set[str],
+        loc: str,
+        rec: Mapping[str, Any],
+        ident: tuple[str, str, str],
+    ) -> tuple[int, str, str]:
+        """The case of a record (model, hardware, precision, params), once per distinct combination."""
+        division, submitter, platform = ident
+        hw_name = f"{submitter}/{platform}"
+        bench = text(rec.get("Model")) or text(rec.get("UsedModel"))
+        if bench is None:
+            raise b.error(loc, "missing 'Model'")
+        model, target = split_model(bench)
+        scen_raw = text(rec.get("Scenario"))
+        if scen_raw is None:
+            raise b.error(loc, "missing 'Scenario'")
+        scenario = _scenario(scen_raw)
+        params: dict[str, Any] = {"scenario": scenario}
+        if division:
+            params["division"] = division
+        if target:
+            params["accuracy_target"] = target
+        used = text(rec.get("UsedModel"))
+        if used and split_model(used)[0] != model:
+            params["used_model"] = used
+        if model not in models:
+            models.add(model)
+            _add_model(b, model, loc)
+        case = cols.case(benchmark=BENCHMARK, model=model, hardware=hw_name, hardware_type=kinds.get(hw_name),
+                         precision=parse_precision(rec.get("weight_data_types")), params=params, location=loc)  # fmt: skip
+        return case, scenario, bench
 
 
 # ---------------------------------------------------------------------------
@@ -601,6 +652,7 @@ class MLPerfLog:
             return False
         return "MLPerf Results Summary" in head_text(path, 512)
 
+    @paused_gc
     def read(self, path: Path) -> Batch:
         ctx = self._context(path)
         extra = [ctx[k] for k in ("system_file", "measurements_file") if k in ctx]
@@ -797,6 +849,7 @@ class MLPerfSystem:
             and ('"accelerators_per_node"' in h or '"accelerator_model_name"' in h)
         )
 
+    @paused_gc
     def read(self, path: Path) -> Batch:
         doc = load_json(path)
         b = BatchBuilder(path, self.name)

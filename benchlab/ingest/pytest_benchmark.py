@@ -28,7 +28,7 @@ from typing import Any
 
 from benchlab.ingest._batch import Batch, BatchBuilder
 from benchlab.ingest._columns import ResultColumns
-from benchlab.ingest._json import clean_text, compact, count, head_text, load_json, text
+from benchlab.ingest._json import clean_text, compact, count, head_text, load_json, paused_gc, text
 
 __all__ = ["IMPORTERS", "PytestBenchmark"]
 
@@ -56,6 +56,7 @@ class PytestBenchmark:
             return True
         return '"benchmarks"' in h and '"stats"' in h and ('"fullname"' in h or '"options"' in h)
 
+    @paused_gc
     def read(self, path: Path) -> Batch:
         doc = load_json(path)
         b = BatchBuilder(path, self.name)

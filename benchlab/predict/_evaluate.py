@@ -20,7 +20,9 @@ from scipy.stats import spearmanr
 __all__ = ["cross_validate", "accuracy"]
 
 
-def accuracy(measured: np.ndarray, predicted: np.ndarray, lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> dict[str, float]:
+def accuracy(
+    measured: np.ndarray, predicted: np.ndarray, lower: np.ndarray | None = None, upper: np.ndarray | None = None
+) -> dict[str, float]:
     """MAPE, median APE, share within ±10 %, coverage, Spearman of paired values."""
     measured = np.asarray(measured, dtype=float)
     predicted = np.asarray(predicted, dtype=float)
@@ -99,9 +101,11 @@ def cross_validate(
         test = f.filter(pl.col("fold") == j)
         model = make_model().fit(train, hardware=hardware, models=models)
         p = model.predict(test.drop("fold"), coverage=coverage)
-        parts.append(p.select("_cv_row", "prediction", "lower", "upper"))
+        parts.append(p.select("_cv_row", "prediction", "lower", "upper", "basis", "n_neighbours"))
     preds = pl.concat(parts)
     rows = f.join(preds, on="_cv_row", how="left").sort("_cv_row").drop("_cv_row")
     rows = rows.with_columns(ape=(pl.col("prediction") - pl.col("value")).abs() / pl.col("value"))
-    summary = accuracy(rows["value"].to_numpy(), rows["prediction"].to_numpy(), rows["lower"].to_numpy(), rows["upper"].to_numpy())
+    summary = accuracy(
+        rows["value"].to_numpy(), rows["prediction"].to_numpy(), rows["lower"].to_numpy(), rows["upper"].to_numpy()
+    )
     return rows, summary

@@ -7,13 +7,11 @@ Repeated runs of a series collapse into one cell (median of the log values).
 
 Metric groups
 -------------
-Latency-like metrics (unit dimension ``time``) and throughput-like metrics
-(dimension ``rate``) measure the same thing — how fast a system runs a workload
-— in opposite directions.  They are fitted together on one *log-speed* scale
-``z = +log(value)`` for higher-is-better metrics and ``z = -log(value)`` for
-lower-is-better ones, so a system's speed learned from its throughput results
-also informs its latency results.  Every other metric (memory, energy, power,
-accuracy …) is its own group on ``z = log(value)``.
+Each metric (throughput, latency, memory …) is fitted separately on
+``z = log(value)``; a metric reported in several units (MLPerf's samples/s and
+tokens/s) keeps the unit in the workload, so each unit has its own level.
+(Fitting latency and throughput jointly on one "speed" scale was tried on the
+MLPerf data and was no better.)
 
 Design matrix
 -------------
@@ -22,14 +20,13 @@ additive model: main effects of the hardware, the workload and each of their
 parts and catalogue attributes, pairwise interactions of the hardware (and its
 type and device) with the workload parts, numeric slopes (log batch size, log
 sequence length, catalogue numbers such as accelerator count or memory) and
-bags of name tokens (``H100``, ``SXM``, ``x8``).  Encoding uses Polars joins
-against the training vocabulary, so unseen levels simply contribute nothing.
+bags of name tokens (``H100``, ``SXM``, ``x8``).  Levels are encoded against
+the training vocabulary, so unseen levels simply contribute nothing.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,8 +34,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
-
-from benchlab.units import UnknownUnitError, parse_unit
 
 __all__ = ["IDENTITY", "WORKLOAD_PARTS", "prepare", "cells", "Design", "metric_group"]
 
@@ -48,17 +43,11 @@ IDENTITY = ("benchmark", "model", "hardware", "batch_size", "seq_len", "precisio
 WORKLOAD_PARTS = ("benchmark", "model", "batch_size", "seq_len", "precision", "params", "metric", "unit")
 _NULL = "\u2205"  # printed for a missing level; never a real label
 _SEP = "\x1f"
-_SPEED_DIMENSIONS = {"time", "rate"}
-SPEED = "speed"
 
 
-def metric_group(metric: str, unit: str | None) -> str:
-    """The metric group a (metric, unit) pair is fitted in (``"speed"`` or the metric)."""
-    try:
-        dim = parse_unit(unit).dimension
-    except UnknownUnitError:
-        dim = None
-    return SPEED if dim in _SPEED_DIMENSIONS else f"metric:{metric}"
+def metric_group(metric: str | None, unit: str | None = None) -> str:
+    """The group a metric is fitted in: one model per metric (``unit`` is part of the workload)."""
+    return f"metric:{metric}"
 
 
 def _tokens(text: str | None) -> list[str]:
@@ -88,13 +77,18 @@ def _param_columns(frame: pl.DataFrame) -> pl.DataFrame:
     if not keys:
         return frame
     lookup = pl.DataFrame(
-        {"params": distinct, **{f"param:{k}": [None if parsed[p].get(k) is None else str(parsed[p][k]) for p in distinct] for k in keys}},
+        {
+            "params": distinct,
+            **{f"param:{k}": [None if parsed[p].get(k) is None else str(parsed[p][k]) for p in distinct] for k in keys},
+        },
         schema={"params": pl.Utf8, **{f"param:{k}": pl.Utf8 for k in keys}},
     )
     return frame.join(lookup, on="params", how="left", nulls_equal=True)
 
 
-def _catalogue(frame: pl.DataFrame, cat: pl.DataFrame | None, key: str, prefix: str, cols: dict[str, str]) -> pl.DataFrame:
+def _catalogue(
+    frame: pl.DataFrame, cat: pl.DataFrame | None, key: str, prefix: str, cols: dict[str, str]
+) -> pl.DataFrame:
     """Join catalogue columns and scalar metadata keys onto ``frame``.
 
     Numbers become ``<prefix>n:<key>`` (log scale when positive), text becomes
@@ -102,7 +96,9 @@ def _catalogue(frame: pl.DataFrame, cat: pl.DataFrame | None, key: str, prefix: 
     """
     if cat is None or cat.is_empty() or "name" not in cat.columns:
         return frame
-    out = cat.select([pl.col("name").cast(pl.Utf8).alias(key)] + [pl.col(c).alias(a) for c, a in cols.items() if c in cat.columns])
+    out = cat.select(
+        [pl.col("name").cast(pl.Utf8).alias(key)] + [pl.col(c).alias(a) for c, a in cols.items() if c in cat.columns]
+    )
     if "metadata" in cat.columns:
         docs = [_flatten(m) for m in cat["metadata"].cast(pl.Utf8).to_list()]
         mkeys = sorted({k for d in docs for k in d})
@@ -157,7 +153,7 @@ def prepare(
     )
     f = f.join(groups, on=["metric", "unit"], how="left", nulls_equal=True)
     f = f.with_columns(
-        sign=pl.when((pl.col("group") == SPEED) & (pl.col("direction") == "lower")).then(-1.0).otherwise(1.0),
+        sign=pl.lit(1.0),  # z = sign * log(value); kept so a signed scale can return
         hw=pl.col("hardware").fill_null(_NULL),
         workload=pl.concat_str([pl.col(c).cast(pl.Utf8).fill_null(_NULL) for c in WORKLOAD_PARTS], separator=_SEP),
         metric_unit=pl.concat_str([pl.col("metric").fill_null(_NULL), pl.col("unit").fill_null(_NULL)], separator=" "),
@@ -176,7 +172,9 @@ def prepare(
     )  # fmt: skip
     if "hwc:type" in f.columns:
         # The catalogue's type is more reliable than a guess made at import.
-        f = f.with_columns(hardware_type=pl.coalesce(pl.col("hwc:type").replace("other", None), pl.col("hardware_type"))).drop("hwc:type")
+        f = f.with_columns(
+            hardware_type=pl.coalesce(pl.col("hwc:type").replace("other", None), pl.col("hardware_type"))
+        ).drop("hwc:type")
     if "mdlc:family" in f.columns:
         f = f.with_columns(model_family=pl.coalesce("model_family", "mdlc:family")).drop("mdlc:family")
     return f
@@ -192,6 +190,10 @@ def cells(prepared: pl.DataFrame) -> pl.DataFrame:
     """
     ok = prepared.filter(pl.col("value").is_not_null() & (pl.col("value") > 0) & pl.col("value").is_finite())
     ok = ok.with_columns(z=pl.col("sign") * pl.col("value").log())
+    keys = ok.select(pl.struct("group", "hw", "workload").hash(seed=0)).to_series()
+    if keys.n_unique() == ok.height:
+        # every configuration measured once: nothing to combine
+        return ok.drop("value").with_columns(n=pl.lit(1, pl.UInt32), ss=pl.lit(0.0))
     feature_cols = [c for c in ok.columns if c not in ("z", "value")]
     agg = ok.group_by("group", "hw", "workload", maintain_order=True).agg(
         pl.col("z").median().alias("z"),
@@ -222,7 +224,9 @@ def _hw_num(columns: Iterable[str]) -> list[str]:
 def design_groups(columns: Sequence[str], numeric_hw: Sequence[str], *, max_params: int = 12) -> list[_Group]:
     """The effect groups of the additive model, given the prepared columns."""
     params = [c for c in columns if c.startswith("param:")][:max_params]
-    parts = ["benchmark", "model", "precision", "batch_size", "seq_len", "metric_unit", *params]
+    # Batch size and sequence length enter as log-linear slopes (below), not as
+    # levels: a level cannot extrapolate to a batch size nobody measured.
+    parts = ["benchmark", "model", "precision", "metric_unit", *params]
     g: list[_Group] = [_Group("hw", ("hw",)), _Group("workload", ("workload",))]
     g += [_Group(p, (p,)) for p in parts]
     g += [_Group(c, (c,)) for c in ("hardware_type", "model_family", *_hw_cat(columns)) if c in columns]
@@ -232,10 +236,14 @@ def design_groups(columns: Sequence[str], numeric_hw: Sequence[str], *, max_para
     g += [_Group(f"hw*{p}", ("hw", p)) for p in parts]
     g += [_Group(f"hardware_type*{p}", ("hardware_type", p)) for p in ("workload", *parts)]
     if "hwc:device" in columns:
-        g += [_Group(f"device*{p}", ("hwc:device", p)) for p in ("workload", "model", "precision", "metric_unit", *params)]
+        g += [
+            _Group(f"device*{p}", ("hwc:device", p)) for p in ("workload", "model", "precision", "metric_unit", *params)
+        ]
     # Numeric slopes, overall and per hardware / part.
     for x in ("log_batch", "log_seq"):
-        g += [_Group(f"{x}", (), x)] + [_Group(f"{x}*{p}", (p,), x) for p in ("hw", "hardware_type", "model", "precision", "metric_unit")]
+        g += [_Group(f"{x}", (), x)] + [
+            _Group(f"{x}*{p}", (p,), x) for p in ("hw", "hardware_type", "model", "precision", "metric_unit")
+        ]
     for x in numeric_hw:
         g += [_Group(x, (), x)] + [_Group(f"{x}*{p}", (p,), x) for p in ("workload", "model", "metric_unit", *params)]
     for x in (c for c in columns if c.startswith("mdln:")):
@@ -253,131 +261,276 @@ def _key_expr(cols: tuple[str, ...]) -> pl.Expr:
 def _numeric(f: pl.DataFrame, col: str) -> np.ndarray:
     x = f[col].cast(pl.Float64).to_numpy().astype(float, copy=True)
     if col.startswith(("hwn:", "mdln:")):
-        # sizes and counts act multiplicatively: use their log
+        # sizes and counts act multiplicatively: use log(1 + x), which keeps a
+        # count of zero (a CPU-only system has 0 accelerators) meaningful
         with np.errstate(divide="ignore", invalid="ignore"):
-            x = np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), np.nan)
+            x = np.where(x >= 0, np.log1p(np.where(x >= 0, x, 0.0)), np.nan)
     return x
 
 
 @dataclass
-class Design:
-    """Sparse one-hot design of the regularised additive model.
+class Encoded:
+    """Rows encoded against an :class:`Encoding`: integer codes per effect group.
 
-    ``fit`` learns the vocabulary (and numeric scaling) on training cells;
-    ``transform`` encodes any cells, leaving unseen levels at zero so that
-    their prediction falls back on the coarser effects they share with the
-    training data.  All keys of all groups are computed in one Polars query.
+    ``codes[g]`` is -1 where the row's level was not in the encoding's
+    vocabulary; ``numeric[c]`` is NaN where the number is missing; token groups
+    are CSR structures (``tok_ptr[g]``, ``tok_code[g]``).
     """
 
-    max_numeric_hw: int = 6
+    n: int
+    codes: dict[str, np.ndarray]
+    numeric: dict[str, np.ndarray]
+    tok_ptr: dict[str, np.ndarray]
+    tok_code: dict[str, np.ndarray]
+
+    def take(self, idx: np.ndarray) -> Encoded:
+        """The rows ``idx`` (integer positions or a boolean mask)."""
+        idx = np.nonzero(idx)[0] if idx.dtype == bool else idx
+        ptr, code = {}, {}
+        for g, p in self.tok_ptr.items():
+            lens = p[idx + 1] - p[idx]
+            ends = np.cumsum(lens)
+            ptr[g] = np.concatenate([[0], ends]).astype(np.int64)
+            # positions of the kept rows' tokens, without a Python loop
+            pos = np.repeat(p[idx] - (ends - lens), lens) + np.arange(int(ends[-1]) if len(ends) else 0)
+            code[g] = self.tok_code[g][pos]
+        return Encoded(
+            len(idx),
+            {g: c[idx] for g, c in self.codes.items()},
+            {g: x[idx] for g, x in self.numeric.items()},
+            ptr,
+            code,
+        )
+
+
+@dataclass
+class Encoding:
+    """The effect groups of a metric group and the vocabulary of each.
+
+    Built once on all training cells of a metric group; every fold of the
+    cross-validation then works on integer codes (:class:`Design`), which keeps
+    the K+1 fits of CV+ cheap.
+    """
+
+    max_numeric_hw: int = 4
     groups: list[_Group] = field(default_factory=list)
-    vocab: dict[str, list[str]] = field(default_factory=dict)
-    scale: dict[str, tuple[float, float]] = field(default_factory=dict)
-    offsets: dict[str, int] = field(default_factory=dict)
-    n_columns: int = 0
+    vocab: dict[str, pl.Series] = field(default_factory=dict)
+    skip: set[str] = field(default_factory=set)
+    train: Encoded | None = None
 
     def _numeric_hw(self, f: pl.DataFrame) -> list[str]:
-        """The hardware numbers worth a slope: best covered first, at most ``max_numeric_hw``."""
+        """The hardware numbers worth a slope, at most ``max_numeric_hw``.
+
+        Ranked by how strongly they correlate with the target after removing
+        each workload's mean (e.g. the accelerator count for throughput), times
+        their coverage; without a target, by coverage.
+        """
+        if "z" in f.columns and "workload" in f.columns:
+            r = f.select(pl.col("z") - pl.col("z").mean().over("workload")).to_series().to_numpy()
+        else:
+            r = None
         ranked = []
         for c in _hw_num(f.columns):
             x = _numeric(f, c)
             ok = np.isfinite(x)
-            if ok.sum() >= 2 and np.std(x[ok]) > 0:
-                ranked.append((-ok.mean(), c))
+            if ok.sum() < 3 or np.std(x[ok]) == 0:
+                continue
+            score = ok.mean()
+            if r is not None and np.std(r[ok]) > 0:
+                score *= abs(float(np.corrcoef(x[ok], r[ok])[0, 1]))
+            ranked.append((-score, c))
         return [c for _, c in sorted(ranked)[: self.max_numeric_hw]]
 
-    def fit(self, f: pl.DataFrame) -> Design:
+    def fit(self, f: pl.DataFrame) -> Encoding:
+        """Learn the groups and vocabularies from ``f``; ``self.train`` holds ``f`` encoded.
+
+        Levels are found by hashing the keys (one pass, no string sort).  Groups
+        that cannot help a prediction are left out of the design: a group whose
+        every level occurs once (e.g. hardware × model when each model ran once
+        per system) and one that splits the cells exactly like the workload or
+        the hardware does (e.g. ``model`` when the workload is just the model).
+        """
         groups = [g for g in design_groups(f.columns, self._numeric_hw(f)) if all(c in f.columns for c in g.cols)]
-        self.vocab, self.scale, self.offsets = {}, {}, {}
         plain = [g for g in groups if g.tokens is None]
         keys = f.select([_key_expr(g.cols).alias(g.name) for g in plain])
-        numeric = {x: _numeric(f, x) for x in {g.numeric for g in plain if g.numeric is not None}}
-        offset = 0
+        hashes = keys.select(pl.all().hash(seed=0))
+        n = f.height
+        self.vocab, self.skip = {}, set()
+        codes: dict[str, np.ndarray] = {}
+        for g in plain:
+            h = hashes[g.name].to_numpy()
+            uniq, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+            self.vocab[g.name] = keys[g.name].gather(first)
+            codes[g.name] = inverse.astype(np.int64).ravel()
+            if g.name not in ("hw", "workload") and g.numeric is None and len(uniq) == n and n > 1:
+                self.skip.add(g.name)
+        for ref in ("workload", "hw"):
+            rc, nr = codes[ref], self.vocab[ref].len()
+            for g in plain:
+                if g.name in ("hw", "workload") or g.numeric is not None or g.name in self.skip:
+                    continue
+                ng = self.vocab[g.name].len()
+                if ng == nr and len(np.unique(codes[g.name] * nr + rc)) == nr:
+                    self.skip.add(g.name)  # same partition as the workload / hardware
         kept = []
         for g in groups:
-            if g.numeric is not None:
-                x = numeric[g.numeric]
-                ok = np.isfinite(x)
-                if ok.sum() < 2 or np.std(x[ok]) == 0:
-                    continue
-                self.scale[g.name] = (float(np.mean(x[ok])), float(np.std(x[ok])))
             if g.tokens is not None:
-                voc = sorted({t for s in f[g.tokens].drop_nulls().unique().to_list() for t in _tokens(s)})
-            else:
-                voc = keys[g.name].unique().sort().to_list()
-            if not voc or (len(voc) == 1 and g.numeric is None and g.name != "workload"):
-                continue  # a constant column adds nothing the intercept does not
-            self.vocab[g.name] = voc
-            self.offsets[g.name] = offset
-            offset += len(voc)
+                voc = pl.Series(
+                    sorted({t for s in f[g.tokens].drop_nulls().unique().to_list() for t in _tokens(s)}), dtype=pl.Utf8
+                )
+                if voc.len() == 0:
+                    continue
+                self.vocab[g.name] = voc
             kept.append(g)
         self.groups = kept
-        self.n_columns = offset
+        numeric = {x: _numeric(f, x) for x in {g.numeric for g in plain if g.numeric is not None}}
+        ptr, tcode = self._tokens(f)
+        self.train = Encoded(n, codes, numeric, ptr, tcode)
         return self
 
-    def transform(self, f: pl.DataFrame) -> sp.csr_matrix:
+    def _tokens(self, f: pl.DataFrame) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """CSR token structure per token group: tokenise each distinct name once."""
+        ptr, tcode = {}, {}
+        for g in self.groups:
+            if g.tokens is None:
+                continue
+            lookup = {t: i for i, t in enumerate(self.vocab[g.name].to_list())}
+            names = f[g.tokens].cast(pl.Utf8).fill_null("")
+            h = names.hash(seed=0).to_numpy()
+            uniq, first, inv = np.unique(h, return_index=True, return_inverse=True)
+            distinct = names.gather(first).to_list()
+            lists = [[lookup[t] for t in _tokens(s) if t in lookup] for s in distinct]
+            lens_d = np.array([len(x) for x in lists], dtype=np.int64)
+            flat_d = np.array([t for x in lists for t in x], dtype=np.int64)
+            start_d = np.concatenate([[0], np.cumsum(lens_d)[:-1]]).astype(np.int64)
+            inv = inv.ravel()
+            lens = lens_d[inv]
+            ends = np.cumsum(lens)
+            ptr[g.name] = np.concatenate([[0], ends]).astype(np.int64)
+            pos = np.repeat(start_d[inv] - (ends - lens), lens) + np.arange(int(ends[-1]) if len(ends) else 0)
+            tcode[g.name] = flat_d[pos] if len(flat_d) else np.zeros(0, dtype=np.int64)
+        return ptr, tcode
+
+    def encode(self, f: pl.DataFrame) -> Encoded:
         needed = {c for g in self.groups for c in (*g.cols, g.numeric, g.tokens) if c is not None}
         absent = [c for c in needed if c not in f.columns]
         if absent:
             # a feature the training data had but these rows lack: unknown level
-            f = f.with_columns([pl.lit(None, pl.Float64 if c.startswith(("hwn:", "mdln:", "log_")) else pl.Utf8).alias(c) for c in absent])
-        n = f.height
+            f = f.with_columns(
+                [
+                    pl.lit(None, pl.Float64 if c.startswith(("hwn:", "mdln:", "log_")) else pl.Utf8).alias(c)
+                    for c in absent
+                ]
+            )
         plain = [g for g in self.groups if g.tokens is None]
         idx = f.select(
             [
                 _key_expr(g.cols)
                 .replace_strict(
-                    pl.Series(self.vocab[g.name], dtype=pl.Utf8),
-                    pl.Series(np.arange(len(self.vocab[g.name]), dtype=np.int64)),
-                    default=None,
+                    self.vocab[g.name],
+                    pl.Series(np.arange(self.vocab[g.name].len(), dtype=np.int64)),
+                    default=-1,
                     return_dtype=pl.Int64,
                 )
                 .alias(g.name)
                 for g in plain
             ]
         )
+        codes = {g.name: idx[g.name].to_numpy() for g in plain}
         numeric = {x: _numeric(f, x) for x in {g.numeric for g in plain if g.numeric is not None}}
+        ptr, tcode = self._tokens(f)
+        return Encoded(f.height, codes, numeric, ptr, tcode)
+
+
+@dataclass
+class Design:
+    """Sparse one-hot design of the regularised additive model, on encoded rows.
+
+    ``fit`` keeps the levels present in the training rows (and the numeric
+    scaling); ``transform`` builds the CSR matrix, leaving unseen levels at zero
+    so that their prediction falls back on the coarser effects they share with
+    the training data.
+    """
+
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    scale: dict[str, tuple[float, float]] = field(default_factory=dict)
+    groups: list[_Group] = field(default_factory=list)
+    n_columns: int = 0
+
+    def fit(self, enc: Encoded, encoding: Encoding) -> Design:
+        self.columns, self.scale, self.groups = {}, {}, []
+        offset = 0
+        for g in encoding.groups:
+            if g.name in encoding.skip:
+                continue
+            size = encoding.vocab[g.name].len()
+            if g.tokens is not None:
+                present = np.unique(enc.tok_code[g.name])
+            else:
+                c = enc.codes[g.name]
+                present = np.unique(c[c >= 0])
+            if g.numeric is not None:
+                x = enc.numeric[g.numeric]
+                ok = np.isfinite(x)
+                if ok.sum() < 2 or np.std(x[ok]) == 0:
+                    continue
+                self.scale[g.name] = (float(np.mean(x[ok])), float(np.std(x[ok])))
+            elif len(present) <= 1 and g.name != "workload" and g.tokens is None:
+                continue  # a constant column adds nothing the intercept does not
+            if len(present) == 0:
+                continue
+            cmap = np.full(size, -1, dtype=np.int64)
+            cmap[present] = np.arange(len(present)) + offset
+            offset += len(present)
+            self.columns[g.name] = cmap
+            self.groups.append(g)
+        self.n_columns = offset
+        return self
+
+    def transform(self, enc: Encoded) -> sp.csr_matrix:
+        """The design matrix of ``enc`` (CSR, ``n × n_columns``)."""
+        parts = self.triplets(enc)
+        n = enc.n
+        if not parts:
+            return sp.csr_matrix((n, 1))
+        return sp.csr_matrix(
+            (
+                np.concatenate([p[2] for p in parts]),
+                (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])),
+            ),
+            shape=(n, max(self.n_columns, 1)),
+        )
+
+    def triplets(self, enc: Encoded) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(rows, columns, values) of each effect group's entries, in group order."""
+        n = enc.n
         rows: list[np.ndarray] = []
         cols: list[np.ndarray] = []
         vals: list[np.ndarray] = []
-        for g in plain:
-            ix = idx[g.name].fill_null(-1).to_numpy()
-            ok = ix >= 0
+        for g in self.groups:
+            cmap = self.columns[g.name]
+            if g.tokens is not None:
+                ptr, code = enc.tok_ptr[g.name], enc.tok_code[g.name]
+                row = np.repeat(np.arange(n), np.diff(ptr))
+                col = cmap[code]
+                ok = col >= 0
+                cnt = np.bincount(row[ok], minlength=n).astype(float)
+                rows.append(row[ok])
+                cols.append(col[ok])
+                # each row's token weights have unit norm, whatever the name length
+                vals.append(1.0 / np.sqrt(np.maximum(cnt[row[ok]], 1.0)))
+                continue
+            code = enc.codes[g.name]
+            col = np.where(code >= 0, cmap[np.maximum(code, 0)], -1)
+            ok = col >= 0
             v = np.ones(n)
             if g.numeric is not None:
                 mu, sd = self.scale[g.name]
-                x = (numeric[g.numeric] - mu) / sd
+                x = (enc.numeric[g.numeric] - mu) / sd
                 ok &= np.isfinite(x)
                 v = x
             r = np.nonzero(ok)[0]
             rows.append(r)
-            cols.append(ix[r] + self.offsets[g.name])
+            cols.append(col[r])
             vals.append(v[r])
-        for g in self.groups:
-            if g.tokens is None:
-                continue
-            voc = pl.DataFrame({"key": self.vocab[g.name], "idx": np.arange(len(self.vocab[g.name]), dtype=np.int64)})
-            names = f[g.tokens].cast(pl.Utf8)
-            distinct = names.unique().to_list()
-            tk = pl.DataFrame(
-                {"name": distinct, "key": [_tokens(s) for s in distinct]},
-                schema={"name": pl.Utf8, "key": pl.List(pl.Utf8)},
-            ).explode("key").join(voc, on="key", how="inner")
-            if tk.is_empty():
-                continue
-            tk = tk.with_columns(w=1.0 / pl.len().over("name").cast(pl.Float64).sqrt())
-            hit = pl.DataFrame({"name": names, "row": np.arange(n, dtype=np.int64)}).join(tk, on="name", how="inner")
-            rows.append(hit["row"].to_numpy())
-            cols.append(hit["idx"].to_numpy() + self.offsets[g.name])
-            # each row's token weights have unit norm, whatever the name length
-            vals.append(hit["w"].to_numpy())
-        if not rows:
-            return sp.csr_matrix((n, max(self.n_columns, 1)))
-        return sp.csr_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-            shape=(n, max(self.n_columns, 1)),
-        )
-
-
-def finite_or_none(x: float) -> float | None:
-    return x if math.isfinite(x) else None
+        return list(zip(rows, cols, vals, strict=True))

@@ -194,8 +194,8 @@ def ab_compare(
                 raise QueryError(f"the {name} frame has no {c!r} column; pass results frames")
     ident = [c for c in (*SERIES_COLUMNS, "provenance") if c not in varying]
     base, cont = _with_ident(base, ident), _with_ident(cont, ident)
-    b, c = _side(base, ident), _side(cont, ident)
-    joined = c.join(b, on=ident, how="full", coalesce=True, nulls_equal=True, suffix="_b")
+    side_b, side_c = _side(base, ident), _side(cont, ident)
+    joined = side_c.join(side_b, on=ident, how="full", coalesce=True, nulls_equal=True, suffix="_b")
     rows = [
         _case(r, b_label, c_label, min_factor, alpha, confidence, min_n, n_boot, seed)
         for r in joined.iter_rows(named=True)
@@ -270,7 +270,7 @@ def _case(
     out.update(ratio_low=lo, ratio_high=hi, change_low=lo - 1.0, change_high=hi - 1.0)
     # badness factor g (> 1 is worse) and its interval
     higher = direction == "higher"
-    g, g_lo, g_hi = (_inv(ratio), _inv(hi), _inv(lo)) if higher else (ratio, lo, hi)
+    g_lo, g_hi = (_inv(hi), _inv(lo)) if higher else (lo, hi)
     f = min_factor
     if math.isnan(g_lo) or math.isnan(g_hi):
         verdict, reason = "uncertain", "the ratio is undefined (zero baseline)"
@@ -286,5 +286,5 @@ def _case(
         verdict, reason = "uncertain", f"significant (p={p:.2g}) but the interval straddles {f:g}x"
     out.update(verdict=verdict, reason=reason)
     if verdict in ("worse", "better"):
-        out.update(kind="regression" if verdict == "worse" else "improvement", severity=severity_of(effect_of(g)))
+        out.update(kind="regression" if verdict == "worse" else "improvement", severity=severity_of(effect_of(ratio)))
     return out

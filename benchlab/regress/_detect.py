@@ -13,10 +13,11 @@ values are kept apart) it
    (the *before* and *after* levels), the relative change with a seeded
    bootstrap interval on the ratio of medians (see
    :mod:`benchlab.regress._common`), and a two-sided Mann–Whitney U p-value;
-4. keeps changes whose effect reaches ``min_effect`` and whose p-value is below
-   ``alpha``, labels them ``regression`` or ``improvement`` according to the
-   metric's ``direction``, grades them with :data:`SEVERITY_LEVELS`, and gives
-   each a stable ``change_id`` (series + first bad commit) for triage.
+4. keeps changes whose effect reaches ``min_effect``, whose p-value is below
+   ``alpha`` and whose interval excludes "no change"; labels them
+   ``regression`` or ``improvement`` according to the metric's ``direction``,
+   grades them with :data:`SEVERITY_LEVELS`, and gives each a stable
+   ``change_id`` (series + first bad commit) for triage.
 
 The p-value is nominal: the change point was chosen where the segments differ
 most, so it overstates significance.  Together with ``min_effect`` it is a
@@ -50,7 +51,6 @@ from benchlab.regress._common import (
     mann_whitney_p,
     ratio_interval,
     severity_of,
-    severity_rank,
 )
 
 if TYPE_CHECKING:
@@ -199,7 +199,9 @@ def points(frame: pl.DataFrame, *, by: Literal["commit", "run"] = "commit") -> P
         raise QueryError(f"provenance must be one of {PROVENANCES}; the frame has {unknown}")
     # Exact integer codes (Enum casts) rather than string group-bys: several
     # times faster on millions of rows, and the per-series work moves to workers.
-    sid = _codes(f["series_key"]) * len(PROVENANCES) + prov.cast(pl.Enum(list(PROVENANCES))).to_physical().cast(pl.Int64)
+    sid = _codes(f["series_key"]) * len(PROVENANCES) + prov.cast(pl.Enum(list(PROVENANCES))).to_physical().cast(
+        pl.Int64
+    )
     run = f["run_id"]
     n = f.height
     run_min = int(run.min()) if run.null_count() < n else 0  # type: ignore[arg-type]
@@ -213,17 +215,51 @@ def points(frame: pl.DataFrame, *, by: Literal["commit", "run"] = "commit") -> P
     else:
         code = run_code
     keys = pl.DataFrame({"s": sid, "t": f["timestamp"], "r": run})
-    order = keys.select(pl.arg_sort_by(["s", "t", "r"], nulls_last=False)).to_series().to_numpy()
+    order = keys.select(pl.arg_sort_by(["s", "t", "r"], nulls_last=False, maintain_order=True)).to_series().to_numpy()
     sid_sorted = sid.to_numpy()[order]
     starts = np.flatnonzero(np.r_[True, sid_sorted[1:] != sid_sorted[:-1]])
     lengths = np.diff(np.r_[starts, n])
-    ident = [c for c in _IDENTITY]
-    series = f[order[starts]].select(ident).with_columns(
-        provenance=pl.col("provenance").fill_null("measured"),
-        offset=pl.Series(starts.astype(np.int64)),
-        n_rows=pl.Series(lengths.astype(np.int64)),
+    series = (
+        f[order[starts]]
+        .select(_IDENTITY)
+        .with_columns(
+            provenance=pl.col("provenance").fill_null("measured"),
+            offset=pl.Series(starts.astype(np.int64)),
+            n_rows=pl.Series(lengths.astype(np.int64)),
+        )
     )
     return Points(f, series, f["value"].to_numpy()[order], code.to_numpy()[order], order)
+
+
+def _test_segments(
+    before: np.ndarray,
+    after: np.ndarray,
+    thr: float,
+    alpha: float,
+    confidence: float,
+    n_boot: int,
+    rng_seed: list[int],
+) -> tuple[bool, float, tuple[Any, ...]]:
+    """Compare two adjacent segments: ``(passes, effect, statistics)``.
+
+    The cheap tests run first, so a change too small to report costs two medians.
+    """
+    mb, ma = float(np.median(before)), float(np.median(after))
+    ratio = ma / mb if mb > 0 else (math.inf if ma > 0 else math.nan)
+    effect = effect_of(ratio)
+    lo = hi = p = math.nan
+    if not effect >= thr:  # also catches NaN (0 -> 0)
+        return False, effect, ()
+    p = mann_whitney_p(before, after)
+    if not p < alpha:
+        return False, effect, ()
+    if mb > 0:
+        lo, hi = ratio_interval(
+            before, after, n_boot=n_boot, confidence=confidence, rng=np.random.default_rng(rng_seed)
+        )
+        if lo <= 1.0 <= hi:  # the interval admits "no change": too weak to report
+            return False, effect, ()
+    return True, effect, (mb, ma, ratio, lo, hi, effect, p, before.size, after.size)
 
 
 def _scan(
@@ -242,6 +278,12 @@ def _scan(
 ) -> list[tuple[Any, ...]]:
     """Aggregate, find change points and compare segments for a batch of series.
 
+    A change point whose adjacent segments fail the tests is removed and its
+    neighbours are compared again over the merged segments (weakest first,
+    until every remaining change point passes): a step followed by a short
+    noisy stretch is then still reported, measured against the whole segment
+    after it, instead of being lost between two weak change points.
+
     Runs in worker processes; returns one tuple per kept change with the
     positions of the first bad and last good points' earliest rows.
     """
@@ -252,28 +294,25 @@ def _scan(
         if m < MIN_POINTS:
             continue
         cps = changepoints(x, **cp_options)
-        if not cps:
-            continue
-        bounds = [0, *cps, m]
-        for j, cp in enumerate(cps):
-            before, after = x[bounds[j] : cp], x[cp : bounds[j + 2]]
-            mb, ma = float(np.median(before)), float(np.median(after))
-            ratio = ma / mb if mb > 0 else (math.inf if ma > 0 else math.nan)
-            effect = effect_of(ratio)
-            if not effect >= thr:  # also drops NaN (0 -> 0)
-                continue
-            p = mann_whitney_p(before, after)
-            if not p < alpha:
-                continue
-            if mb > 0:
-                rng = np.random.default_rng([seed, int(s_seed), int(cp)])
-                lo, hi = ratio_interval(before, after, n_boot=n_boot, confidence=confidence, rng=rng)
-            else:
-                lo = hi = math.nan
-            out.append(
-                (int(sid), int(cp), m, mb, ma, ratio, lo, hi, effect, p, before.size, after.size,
-                 int(first[cp]), int(first[cp - 1]))
-            )  # fmt: skip
+        memo: dict[tuple[int, int, int], tuple[bool, float, tuple[Any, ...]]] = {}
+        while cps:
+            bounds = [0, *cps, m]
+            tested = []
+            for j, cp in enumerate(cps):
+                key = (bounds[j], cp, bounds[j + 2])
+                if key not in memo:
+                    memo[key] = _test_segments(
+                        x[key[0] : cp], x[cp : key[2]], thr, alpha, confidence, n_boot, [seed, int(s_seed), cp]
+                    )
+                tested.append(memo[key])
+            failing = [j for j, (ok, _, _) in enumerate(tested) if not ok]
+            if not failing:
+                break
+            # Drop the weakest failing change point (smallest effect, NaN first) and re-test.
+            weakest = min(failing, key=lambda j: (tested[j][1] == tested[j][1], tested[j][1], j))
+            cps = [c for k, c in enumerate(cps) if k != weakest]
+        for cp, (_, _, stats) in zip(cps, tested if cps else [], strict=True):
+            out.append((int(sid), int(cp), m, *stats, int(first[cp]), int(first[cp - 1])))
     return out
 
 
@@ -333,7 +372,8 @@ def detect(
     alpha : float, default 0.01
         Changes whose Mann–Whitney p-value is not below ``alpha`` are dropped.
     confidence : float, default 0.95
-        Level of the interval on the relative change.
+        Level of the interval on the relative change; changes whose interval
+        contains 0 (no change) are dropped.
     by : {"commit", "run"}, default "commit"
         Aggregate the values of one commit (or one run) to their median first.
     improvements : bool, default True
@@ -406,9 +446,7 @@ def _detect_points(
     args = (alpha, confidence, n_boot, seed, dict(changepoint_options))
     n_workers = _n_workers(workers, int(lengths[todo].sum()) if todo.size else 0)
     if n_workers == 1 or todo.size < 2:
-        found = _scan(
-            pts.values, pts.codes, offsets[todo], lengths[todo], todo, thresholds[todo], seeds[todo], *args
-        )
+        found = _scan(pts.values, pts.codes, offsets[todo], lengths[todo], todo, thresholds[todo], seeds[todo], *args)
     else:
         found = []
         # Chunks of about equal point counts, several per worker to even out the load.
@@ -424,8 +462,15 @@ def _detect_points(
                 lo, hi = int(offsets[sel[0]]), int(offsets[sel[-1]] + lengths[sel[-1]])
                 futures.append(
                     pool.submit(
-                        _scan, pts.values[lo:hi], pts.codes[lo:hi], offsets[sel] - lo, lengths[sel], sel,
-                        thresholds[sel], seeds[sel], *args,
+                        _scan,
+                        pts.values[lo:hi],
+                        pts.codes[lo:hi],
+                        offsets[sel] - lo,
+                        lengths[sel],
+                        sel,
+                        thresholds[sel],
+                        seeds[sel],
+                        *args,
                     )  # fmt: skip
                 )
             for fut in futures:
@@ -550,8 +595,13 @@ def detect_store(
         pts, min_effect=min_effect, alpha=alpha, confidence=confidence, improvements=improvements,
         n_boot=n_boot, seed=seed, workers=workers, changepoint_options=changepoint_options or {},
     )  # fmt: skip
-    status = triage_status(store, series_keys=found["series_key"].unique().to_list()) if found.height else None
-    if status is None or status.is_empty():
+    # The triage table is small (one row per decision): read it whole rather
+    # than sending thousands of series keys as query parameters.
+    status = triage_status(store).filter(
+        pl.col("series_key").is_in(found["series_key"].unique().implode())
+        | pl.col("change_id").is_in(found["change_id"].implode())
+    )
+    if status.is_empty():
         out = found.with_columns(triage_status=pl.lit(None, dtype=pl.Utf8))
     else:
         out = _match_triaged(found, status, pts, tolerance)
@@ -566,8 +616,10 @@ def _match_triaged(found: pl.DataFrame, status: pl.DataFrame, pts: Points, toler
     out = found.join(by_id, on="change_id", how="left")
     near = status.filter(pl.col("series_key").is_not_null()).with_columns(pl.col("provenance").fill_null("measured"))
     pending = out.filter(pl.col("triage_status").is_null())
-    wanted = pending.select("series_key", "provenance").unique().join(
-        near.select("series_key", "provenance").unique(), on=["series_key", "provenance"]
+    wanted = (
+        pending.select("series_key", "provenance")
+        .unique()
+        .join(near.select("series_key", "provenance").unique(), on=["series_key", "provenance"])
     )
     if wanted.is_empty():
         return out
@@ -606,10 +658,3 @@ def _match_triaged(found: pl.DataFrame, status: pl.DataFrame, pts: Points, toler
         .with_columns(pl.coalesce("triage_status", "_near_status").alias("triage_status"))
         .drop("_near_status")
     )
-
-
-def severity_at_least(frame: pl.DataFrame, severity: str) -> pl.DataFrame:
-    """Rows of ``frame`` whose ``severity`` is at least ``severity``."""
-    floor = severity_rank(severity)
-    names = [name for name, _ in SEVERITY_LEVELS if severity_rank(name) >= floor]
-    return frame.filter(pl.col("severity").is_in(names))

@@ -102,9 +102,7 @@ class GateResult:
 # -- selecting the sides ---------------------------------------------------------
 def batch_frame(batch: Batch) -> pl.DataFrame:
     """A :class:`~benchlab.ingest.Batch` as a results frame (``run_id`` is null: not stored)."""
-    runs = batch.runs.select(
-        "run_index", "commit", "branch", "machine", "provenance", timestamp="started_at"
-    )
+    runs = batch.runs.select("run_index", "commit", "branch", "machine", "provenance", timestamp="started_at")
     families = batch.models.select(model="name", model_family="family")
     f = batch.results.join(runs, on="run_index", how="left").join(families, on="model", how="left")
     f = f.with_columns(
@@ -375,7 +373,11 @@ def _markdown(res: GateResult) -> str:
         lines += ["", "</details>"]
     failing = [r for r in rows if r.get("failing")]
     if failing:
-        lines += ["", "To accept a regression after review, record it with `benchlab triage` (it will not fail the gate again):", ""]
+        lines += [
+            "",
+            "To accept a regression after review, record it with `benchlab triage` (it will not fail the gate again):",
+            "",
+        ]
         for r in failing:
             series = f" --series {r['series_key']}" if r.get("series_key") else ""
             lines.append(

@@ -94,7 +94,7 @@ def _lookup(store: Store, change_id: str, series_key: str | None) -> dict[str, A
     # Every change point, whatever its size: the id depends only on the series
     # and the first bad point, so any detection threshold yields the same ids.
     # With a series key only that series needs searching.
-    where = {} if series_key is None else {"series_key": series_key}
+    where: dict[str, Any] = {} if series_key is None else {"series_key": series_key}
     found = detect_store(store, min_effect=0.0, alpha=1.0, include_triaged=True, **where).filter(
         pl.col("change_id") == change_id
     )
@@ -163,9 +163,7 @@ def triage(
     else:
         fields = _from_change(change)
     if series_key is not None and fields.get("series_key") not in (None, series_key):
-        raise TriageError(
-            f"change {fields['change_id']} belongs to series {fields['series_key']}, not {series_key}"
-        )
+        raise TriageError(f"change {fields['change_id']} belongs to series {fields['series_key']}, not {series_key}")
     for k in ("first_bad_timestamp", "last_good_timestamp"):
         v = fields.get(k)
         if isinstance(v, float) and math.isnan(v):

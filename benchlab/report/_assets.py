@@ -31,6 +31,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from benchlab.errors import BenchlabError
+
 __all__ = [
     "RENDER_JS",
     "RemoteResource",
@@ -53,10 +55,23 @@ def vegalite_version() -> str | None:
     ``None`` means vl-convert's newest.
     """
     import altair as alt
-    import vl_convert
 
+    vl_convert = _vl_convert()
     wanted = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
     return wanted if wanted in vl_convert.get_vegalite_versions() else None
+
+
+def _vl_convert() -> Any:
+    try:
+        import vl_convert
+    except ModuleNotFoundError as exc:
+        if exc.name != "vl_convert":
+            raise
+        raise BenchlabError(
+            "HTML reports need the package vl-convert-python, which carries the Vega JavaScript they embed; "
+            "install it with `pip install vl-convert-python` (or `pip install 'benchlab[notebooks]'`)"
+        ) from None
+    return vl_convert
 
 
 def _cache_dir() -> Path:
@@ -84,8 +99,7 @@ def vega_bundle() -> str:
     str
         Script text, safe to place between ``<script>`` and ``</script>``.
     """
-    import vl_convert
-
+    vl_convert = _vl_convert()
     vl = vegalite_version()
     key = f"{vl_convert.__version__}-{vl or 'latest'}"
     cached = _cache_dir() / f"vega-bundle-{key}.js"
@@ -215,6 +229,7 @@ _URL_ATTRS = {
 }
 _REMOTE = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
 _LOCAL_SCHEMES = re.compile(r"^\s*(?:data|blob):", re.IGNORECASE)
+_ANY_SCHEME = re.compile(r"^\s*[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 _CSS_IMPORT = re.compile(r"@import\s+(?:url\()?\s*['\"]?\s*(?:https?:)?//", re.IGNORECASE)
 
 
@@ -229,9 +244,10 @@ class RemoteResource:
 
 
 class _Scanner(HTMLParser):
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, relative: bool) -> None:
         super().__init__(convert_charrefs=True)
         self.text = text
+        self.relative = relative
         self._line_starts = [0]
         for m in re.finditer("\n", text):
             self._line_starts.append(m.end())
@@ -252,7 +268,7 @@ class _Scanner(HTMLParser):
             if not any(r in rel for r in ("stylesheet", "preload", "prefetch", "modulepreload", "icon", "manifest")):
                 return
         for name, value in attrs:
-            if name in names and value and _REMOTE.match(value) and not _LOCAL_SCHEMES.match(value):
+            if name in names and value and self._fetches(value):
                 start = self._offset()
                 text = self.get_starttag_text() or ""
                 res = RemoteResource(tag, value.strip(), start, start + len(text))
@@ -261,6 +277,17 @@ class _Scanner(HTMLParser):
                 else:
                     self.found.append(res)
                 return
+
+    def _fetches(self, value: str) -> bool:
+        v = value.strip()
+        if _LOCAL_SCHEMES.match(v):
+            return False
+        if _REMOTE.match(v):
+            return True
+        if not self.relative or v.startswith("#"):
+            return False
+        # A relative reference (the page's own folder) or an explicit file: URL.
+        return _ANY_SCHEME.match(v) is None or v.lower().startswith("file:")
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "script" and self._open_script is not None:
@@ -276,12 +303,14 @@ class _Scanner(HTMLParser):
             self.found.append(RemoteResource("style", _CSS_IMPORT.search(data).group(0), start, start))  # type: ignore[union-attr]
 
 
-def find_remote_resources(html: str) -> list[RemoteResource]:
+def find_remote_resources(html: str, *, relative: bool = False) -> list[RemoteResource]:
     """Tags in ``html`` that load something over the network (scripts, styles, images, frames).
 
-    Links (``<a href>``) are not resources and are not reported.
+    Links (``<a href>``) are not resources and are not reported.  With
+    ``relative=True`` relative references (``img src="plot.png"``) count too:
+    a single-file page cannot carry the files they point to.
     """
-    scanner = _Scanner(html)
+    scanner = _Scanner(html, relative)
     scanner.feed(html)
     scanner.close()
     if scanner._open_script is not None:  # unterminated <script src=…>
@@ -290,13 +319,14 @@ def find_remote_resources(html: str) -> list[RemoteResource]:
     return sorted(scanner.found, key=lambda r: r.start)
 
 
-def strip_remote_resources(html: str) -> tuple[str, list[RemoteResource]]:
+def strip_remote_resources(html: str, *, relative: bool = False) -> tuple[str, list[RemoteResource]]:
     """Remove every remote resource tag (a remote ``<script>`` with its body).
 
     Returns the cleaned HTML and what was removed.  ``@import`` of remote CSS
-    is reported but left in place (the page's CSP blocks it).
+    is reported but left in place (the page's CSP blocks it).  ``relative`` as
+    in :func:`find_remote_resources`.
     """
-    found = find_remote_resources(html)
+    found = find_remote_resources(html, relative=relative)
     out: list[str] = []
     pos = 0
     for r in found:

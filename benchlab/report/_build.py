@@ -40,12 +40,13 @@ specs), and only ``http``/``https`` URLs become links.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib
 import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -55,7 +56,7 @@ import jinja2
 import polars as pl
 from markupsafe import Markup, escape
 
-from benchlab.errors import BenchlabError
+from benchlab.errors import BenchlabError, QueryError
 from benchlab.report import _assets
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ class CardBlock:
     title: str
     badges: list[Badge]
     fields: list[tuple[str, Any]]
-    chart: ChartBlock | None = None
+    chart: ChartBlock | NoteBlock | None = None
     kind: str = ""
     type: str = "card"
 
@@ -176,6 +177,25 @@ class Window:
         return (c >= self.since) if self.inclusive else (c > self.since)
 
 
+class _Latest:
+    """The latest value of every series and provenance, read once per report.
+
+    Per provenance, not just per series (:meth:`Store.latest`): a newer
+    predicted value must not hide the measured value of the same case.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._frame: pl.DataFrame | None = None
+
+    def __call__(self) -> pl.DataFrame:
+        if self._frame is None:
+            from benchlab.store._report import latest_by_provenance
+
+            self._frame = latest_by_provenance(self.store)
+        return self._frame
+
+
 class _Charts:
     """Numbers the charts and turns Altair charts into embeddable JSON."""
 
@@ -191,6 +211,14 @@ class _Charts:
         with alt.data_transformers.disable_max_rows():
             spec = chart.to_dict()
         return ChartBlock(f"chart-{self.count}", Markup(_assets.script_json(spec)), caption)
+
+    def make(self, build: Callable[[], Any], caption: str | None = None) -> ChartBlock | NoteBlock:
+        """Build a chart; data a chart cannot show becomes a visible note instead of a failed report."""
+        try:
+            chart = build()
+        except QueryError as exc:  # the chart builders' word for "this data does not fit"
+            return NoteBlock(f"Chart left out: {exc}", "warn")
+        return self.block(chart, caption)
 
 
 # -- optional analysis modules ------------------------------------------------------------------------------
@@ -218,8 +246,8 @@ _DATEISH = re.compile(r"^\s*\d{4}-\d{2}-\d{2}")
 
 
 def _newest_run(store: Store) -> dt.datetime | None:
-    last = store.stats()["last_run"]
-    return None if last is None else dt.datetime.fromisoformat(last).astimezone(dt.UTC)
+    last = store.runs()["started_at"].max()
+    return last.astimezone(dt.UTC) if isinstance(last, dt.datetime) else None
 
 
 def resolve_since(store: Store, since: object = None) -> Window:
@@ -253,11 +281,11 @@ def resolve_since(store: Store, since: object = None) -> Window:
         raise BenchlabError("--since is empty; give a date (YYYY-MM-DD), a span (30d, 2w) or a commit")
     if _DATEISH.match(text):
         try:
-            d = parse_timestamp(text)
+            parsed = parse_timestamp(text)
         except ValueError:
             raise BenchlabError(f"--since {text!r} looks like a date but is not one; use YYYY-MM-DD") from None
-        assert d is not None
-        return Window(d, True, f"runs since {_fmt_time(d)}")
+        assert parsed is not None
+        return Window(parsed, True, f"runs since {_fmt_time(parsed)}")
     runs = store.runs().select("commit", "started_at").filter(pl.col("commit").is_not_null())
     exact = runs.filter(pl.col("commit") == text)
     if exact.is_empty():
@@ -265,8 +293,7 @@ def resolve_since(store: Store, since: object = None) -> Window:
     commits = exact["commit"].unique().sort().to_list()
     if not commits:
         raise BenchlabError(
-            f"--since {text!r} is neither a date (YYYY-MM-DD), a span (30d, 2w) nor the commit of a run "
-            f"in {store.path}"
+            f"--since {text!r} is neither a date (YYYY-MM-DD), a span (30d, 2w) nor the commit of a run in {store.path}"
         )
     if len(commits) > 1:
         raise BenchlabError(
@@ -275,10 +302,10 @@ def resolve_since(store: Store, since: object = None) -> Window:
     at = exact["started_at"].drop_nulls()
     if at.is_empty():
         raise BenchlabError(f"the runs of commit {commits[0]} have no start time, so they cannot start a window")
-    start = at.max()
-    assert isinstance(start, dt.datetime)
-    start = start.astimezone(dt.UTC)
-    return Window(start, False, f"runs after commit {commits[0]} ({_fmt_time(start)})")
+    last = at.max()
+    assert isinstance(last, dt.datetime)
+    last = last.astimezone(dt.UTC)
+    return Window(last, False, f"runs after commit {commits[0]} ({_fmt_time(last)})")
 
 
 # -- formatting -------------------------------------------------------------------------------------------------
@@ -304,8 +331,8 @@ def _fmt_num(value: object, digits: int = 4) -> str:
     return str(value)
 
 
-def _fmt_pct(value: object, signed: bool = True) -> str:
-    if value is None or (isinstance(value, float) and value != value):
+def _fmt_pct(value: float | None, signed: bool = True) -> str:
+    if value is None or value != value:
         return "—"
     return f"{100 * float(value):+.1f}%" if signed else f"{100 * float(value):.1f}%"
 
@@ -365,6 +392,8 @@ def _cell(value: Any) -> Markup:
         return escape(_fmt_time(value))
     if isinstance(value, float):
         return escape(_fmt_num(value))
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
+        return escape(f"{value:,}")
     if value is None:
         return Markup("—")
     return escape(str(value))
@@ -392,18 +421,23 @@ def _section_summary(store: Store, window: Window, stats: dict[str, Any]) -> Sec
     if window.since is not None:
         counts = window_counts(store, window.since)
         lines.append(
-            f"The report window is {window.label}: {counts['runs']} runs, {counts['results']} results "
-            f"in {counts['series']} series."
+            f"The report window is {window.label}: {counts['runs']:,} runs, {counts['results']:,} results "
+            f"in {counts['series']:,} series."
         )
     sec.intro = " ".join(lines)
     prov = provenance_summary(store)
     if prov.is_empty():
         sec.blocks.append(NoteBlock("No results yet: import some with `benchlab ingest`."))
         return sec
-    totals = (
-        prov.group_by("provenance", maintain_order=True)
-        .agg(pl.col("runs", "results", "series").sum(), pl.col("first_run").min(), pl.col("last_run").max())
+    totals = prov.group_by("provenance", maintain_order=True).agg(
+        pl.col("runs", "results", "series").sum(), pl.col("first_run").min(), pl.col("last_run").max()
     )
+    if set(totals["provenance"].to_list()) <= {"simulated", "predicted"}:
+        sec.blocks.append(
+            NoteBlock(
+                "Nothing in this store was measured: every number in this report is simulated or predicted.", "warn"
+            )
+        )
     meaning = {
         "measured": "timed on real hardware",
         "simulated": "produced by a simulator or emulated device, not timed on the hardware named",
@@ -437,6 +471,16 @@ def _section_summary(store: Store, window: Window, stats: dict[str, Any]) -> Sec
             numeric=frozenset({2, 3, 4, 5, 6}),
         )
     )
+    stored = _stored_predictions(store)
+    if not isinstance(stored, str) and stored.height:
+        models = sorted(set(stored.select(pl.concat_str("model_name", pl.lit(" "), "model_version")).to_series()))
+        sec.blocks.append(
+            NoteBlock(
+                f"The store also holds {stored.height} predicted case(s) from benchlab.predict "
+                f"({', '.join(models)}); they are kept apart from the results and shown under Predictions.",
+                "predicted",
+            )
+        )
     fmts = stats.get("sources_by_format") or {}
     if fmts:
         sec.blocks.append(
@@ -483,7 +527,14 @@ def _section_regressions(store: Store, window: Window, charts: _Charts) -> Secti
     if changes.is_empty():
         sec.blocks.append(NoteBlock("No regression or improvement was detected in the window."))
         return sec
-    counts = changes.group_by("kind", "severity").len().sort("kind", "severity")
+    order = {name: i for i, (name, _) in enumerate(mod.SEVERITY_LEVELS)} if hasattr(mod, "SEVERITY_LEVELS") else {}
+    counts = (
+        changes.group_by("kind", "severity")
+        .len()
+        .with_columns(_rank=pl.col("severity").replace_strict(order, default=len(order), return_dtype=pl.Int64))
+        .sort(pl.col("kind") != "regression", "_rank")
+        .drop("_rank")
+    )
     sec.blocks.append(
         NoteBlock(
             "Found: "
@@ -499,20 +550,23 @@ def _section_regressions(store: Store, window: Window, charts: _Charts) -> Secti
         h = hist.filter((pl.col("series_key") == row["series_key"]) & (pl.col("provenance") == row["provenance"]))  # type: ignore[union-attr]
         chart = None
         if h.height:
-            chart = charts.block(
-                bc.history(h, changes=one, triage=triage, max_rows=HISTORY_ROWS, width=760, height=220),
+            chart = charts.make(
+                functools.partial(bc.history, h, one, triage, max_rows=HISTORY_ROWS, width=760, height=220),
                 caption="Dashed rule: the first bad run, coloured by triage status.",
             )
         status = row.get(status_col) if status_col else None
         fields: list[tuple[str, Any]] = [
             ("change", f"{_fmt_num(row['before'])} → {_fmt_num(row['after'])} {row.get('unit') or ''}".strip()),
-            ("relative change", f"{_fmt_pct(row['change'])} (95% interval {_fmt_pct(row['change_low'])} … {_fmt_pct(row['change_high'])})"),
+            (
+                "relative change",
+                f"{_fmt_pct(row['change'])} (95% interval {_fmt_pct(row['change_low'])} … {_fmt_pct(row['change_high'])})",
+            ),
             ("p-value", _fmt_p(row.get("p_value"))),
             ("commit range", _commit_range(row)),
             ("first bad run", f"{_fmt_time(row.get('first_bad_timestamp'))} (run {row.get('first_bad_run_id')})"),
             ("points before / after", f"{row.get('n_before')} / {row.get('n_after')}"),
             ("triage", status or "untriaged"),
-        ]  # fmt: skip
+        ]
         if row.get("note"):
             fields.append(("triage note", row["note"]))
         if row.get("link"):
@@ -522,8 +576,11 @@ def _section_regressions(store: Store, window: Window, charts: _Charts) -> Secti
         sec.blocks.append(
             CardBlock(
                 _case(row),
-                [Badge(row["kind"], row["kind"]), Badge(row["severity"] or "?", row["severity"] or ""),
-                 Badge(row["provenance"], row["provenance"])],  # fmt: skip
+                [
+                    Badge(row["kind"], row["kind"]),
+                    Badge(row["severity"] or "?", row["severity"] or ""),
+                    Badge(row["provenance"], row["provenance"]),
+                ],
                 fields,
                 chart,
                 kind=row["kind"],
@@ -532,9 +589,16 @@ def _section_regressions(store: Store, window: Window, charts: _Charts) -> Secti
     rest = changes.slice(MAX_CHANGE_CHARTS)
     if rest.height:
         rows = [
-            [Badge(r["kind"], r["kind"]), Badge(r["severity"] or "?", r["severity"] or ""), _case(r),
-             Badge(r["provenance"], r["provenance"]), _fmt_pct(r["change"]), _fmt_p(r.get("p_value")),
-             _commit_range(r), (r.get(status_col) if status_col else None) or "untriaged"]  # fmt: skip
+            [
+                Badge(r["kind"], r["kind"]),
+                Badge(r["severity"] or "?", r["severity"] or ""),
+                _case(r),
+                Badge(r["provenance"], r["provenance"]),
+                _fmt_pct(r["change"]),
+                _fmt_p(r.get("p_value")),
+                _commit_range(r),
+                (r.get(status_col) if status_col else None) or "untriaged",
+            ]
             for r in rest.iter_rows(named=True)
         ]
         sec.blocks.append(
@@ -561,7 +625,7 @@ def _main_metrics(latest: pl.DataFrame) -> list[str]:
     return (preferred + others)[:3]
 
 
-def _section_hardware(store: Store, charts: _Charts) -> Section:
+def _section_hardware(store: Store, latest_: _Latest, charts: _Charts) -> Section:
     from benchlab import charts as bc
 
     sec = Section(
@@ -571,8 +635,7 @@ def _section_hardware(store: Store, charts: _Charts) -> Section:
         "Each cell uses the best evidence it has — measured, else simulated, else predicted — and its "
         "corner glyph says which.",
     )
-    latest = store.latest()
-    latest = latest.filter(pl.col("hardware").is_not_null())
+    latest = latest_().filter(pl.col("hardware").is_not_null())
     if latest.is_empty():
         sec.blocks.append(NoteBlock("No results name a hardware platform."))
         return sec
@@ -583,25 +646,35 @@ def _section_hardware(store: Store, charts: _Charts) -> Section:
             frame = frame.filter(pl.col("unit") == units[0])
         if frame.filter(pl.col("model").is_not_null()).is_empty():
             sec.blocks.append(
-                charts.block(bc.heatmap(frame, rows="benchmark", columns="hardware", metric=metric))
+                charts.make(functools.partial(bc.heatmap, frame, rows="benchmark", columns="hardware", metric=metric))
             )
         else:
-            sec.blocks.append(charts.block(bc.heatmap(frame.filter(pl.col("model").is_not_null()), metric=metric)))
+            named = frame.filter(pl.col("model").is_not_null())
+            sec.blocks.append(charts.make(functools.partial(bc.heatmap, named, metric=metric)))
     # The two platforms with the most series side by side on the first metric, from
     # measured values when two platforms have them, else from simulated ones.
     metric = _main_metrics(latest)[0]
     for prov in ("measured", "simulated"):
         some = latest.filter((pl.col("provenance") == prov) & (pl.col("metric") == metric))
-        top = some.group_by("hardware").len().sort("len", "hardware", descending=[True, False])["hardware"].to_list()
-        if len(top) < 2:
+        counts = some.group_by("hardware").agg(n=pl.len(), cpu=(pl.col("hardware_type") == "cpu").any())
+        if counts.height < 2:
             continue
-        base, cont = top[0], top[1]
+        # Baseline: the most-covered CPU platform if there is one (accelerators read as speed-ups
+        # over it), else the most-covered platform; contender: the most-covered other one.
+        base = counts.sort("cpu", "n", "hardware", descending=[True, True, False])["hardware"][0]
+        cont = counts.filter(pl.col("hardware") != base).sort("n", "hardware", descending=[True, False])["hardware"][0]
         cmp = store.compare(base, cont, by="hardware", metric=metric, provenance=prov)
         cmp = cmp.filter(pl.col("baseline").is_not_null() & pl.col("contender").is_not_null())
         if cmp.height:
             sec.blocks.append(
-                charts.block(
-                    bc.comparison(cmp, provenance=prov, labels=(base, cont), title=f"{metric}: {cont} vs {base} ({prov})"),
+                charts.make(
+                    functools.partial(
+                        bc.comparison,
+                        cmp,
+                        provenance=prov,
+                        labels=(base, cont),
+                        title=f"{metric}: {cont} vs {base} ({prov})",
+                    ),
                     caption=f"{prov.capitalize()} {metric} on {cont} divided by {base}, for every case on both "
                     "(median over all runs); the largest differences first.",
                 )
@@ -620,77 +693,101 @@ def _section_compatibility(store: Store, charts: _Charts) -> Section:
         return sec
     sec.intro = "How well each model runs on each platform (latest record of each pair)."
     latest = records.sort("compat_id").group_by("model", "hardware").last().sort("model", "hardware")
-    sec.blocks.append(charts.block(bc.compatibility(latest)))
+    sec.blocks.append(charts.make(lambda: bc.compatibility(latest)))
     problems = latest.filter(pl.col("level") != "full")
     if problems.height:
         rows = [
-            [r["model"], r["hardware"], Badge(r["level"], "moderate" if r["level"] != "unsupported" else "critical"),
-             r.get("error_type"), r.get("error_message"), r.get("suggested_fix")]  # fmt: skip
+            [
+                r["model"],
+                r["hardware"],
+                Badge(r["level"], "moderate" if r["level"] != "unsupported" else "critical"),
+                r.get("error_type"),
+                r.get("error_message"),
+                r.get("suggested_fix"),
+            ]
             for r in problems.iter_rows(named=True)
         ]
         sec.blocks.append(
-            TableBlock(["model", "hardware", "level", "error", "message", "suggested fix"], rows,
-                       caption="Pairs that are not fully supported.")  # fmt: skip
+            TableBlock(
+                ["model", "hardware", "level", "error", "message", "suggested fix"],
+                rows,
+                caption="Pairs that are not fully supported.",
+            )
         )
     return sec
 
 
-def _predictions_frame(store: Store) -> tuple[pl.DataFrame, str]:
-    """Predictions paired with the measured (else simulated) value of the same case.
+_IDENTITY = ["benchmark", "model", "hardware", "batch_size", "seq_len", "precision", "params", "metric"]
 
-    Uses the predictions stored by :mod:`benchlab.predict` when that module is
-    present, and results imported with provenance ``predicted`` in any case.
+
+def _stored_predictions(store: Store) -> pl.DataFrame | str:
+    """The latest prediction of each case made by :mod:`benchlab.predict`, or why there are none."""
+    mod = _optional("benchlab.store._predictions", "load_predictions")
+    if isinstance(mod, str):
+        return mod
+    pred = mod.load_predictions(store)
+    if pred.is_empty():
+        return pred
+    return pred.sort("prediction_id").unique([*_IDENTITY, "series_key"], keep="last", maintain_order=True)
+
+
+def _predictions_frame(store: Store, latest_: _Latest) -> tuple[pl.DataFrame, str]:
+    """Predictions paired (on ``series_key``) with the measured, else simulated, value of the same case.
+
+    Two kinds: results imported with provenance ``predicted``, and predictions
+    stored by :mod:`benchlab.predict` (named after the model that made them).
     """
-    identity = ["benchmark", "model", "hardware", "batch_size", "seq_len", "precision", "params", "metric"]
-    latest = store.latest()
+    latest = latest_()
     refs = (
         latest.filter(pl.col("provenance") != "predicted")
         .with_columns(_rank=(pl.col("provenance") != "measured").cast(pl.Int8))
         .sort("_rank")
-        .unique(identity, keep="first", maintain_order=True)
-        .select(*identity, "unit", value="value", reference_provenance="provenance")
+        .unique("series_key", keep="first", maintain_order=True)
+        .select("series_key", value="value", reference_provenance="provenance", ref_unit="unit")
     )
     parts = []
     imported = latest.filter(pl.col("provenance") == "predicted")
     if imported.height:
         parts.append(
-            imported.select(*identity, "source", prediction="value").with_columns(
-                lower=pl.lit(None, pl.Float64), upper=pl.lit(None, pl.Float64), origin=pl.lit("imported")
+            imported.select(*_IDENTITY, "series_key", "unit", "source", prediction="value").with_columns(
+                lower=pl.lit(None, pl.Float64), upper=pl.lit(None, pl.Float64), coverage=pl.lit(None, pl.Float64)
             )
         )
-    origin = "imported results marked predicted"
-    stored = _optional("benchlab.store._predictions", "load_predictions")
-    if not isinstance(stored, str):
-        pred = stored.load_predictions(store)
-        if pred is not None and pred.height:
-            cols = {c: c for c in identity if c in pred.columns}
-            value_col = next(c for c in ("prediction", "predicted", "value") if c in pred.columns)
-            sel = [pl.col(c) for c in cols] + [pl.col(value_col).alias("prediction")]
-            for lo, hi in (("lower", "upper"), ("pi_low", "pi_high"), ("low", "high")):
-                if lo in pred.columns and hi in pred.columns:
-                    sel += [pl.col(lo).alias("lower"), pl.col(hi).alias("upper")]
-                    break
-            else:
-                sel += [pl.lit(None, pl.Float64).alias("lower"), pl.lit(None, pl.Float64).alias("upper")]
-            p = pred.select(sel).with_columns(
-                [pl.lit(None).alias(c) for c in identity if c not in cols]
-                + [pl.lit("benchlab.predict").alias("source"), pl.lit("benchlab.predict").alias("origin")]
-            )
-            parts.append(p.select(*identity, "source", "prediction", "lower", "upper", "origin"))
-            origin += " and benchlab.predict"
-    else:
-        origin += f" ({stored}; stored model predictions not shown)"
+    origins = ["results imported as predicted"]
+    stored = _stored_predictions(store)
+    if isinstance(stored, str):
+        origins.append(f"no stored model predictions ({stored})")
+    elif stored.height:
+        origins.append("predictions stored by benchlab.predict")
+        source = pl.concat_str(
+            [pl.col("model_name"), pl.lit(" "), pl.col("model_version"), pl.lit(" · training "),
+             pl.col("training_hash").str.slice(0, 8)],
+            ignore_nulls=True,
+        )  # fmt: skip
+        parts.append(
+            stored.select(*_IDENTITY, "series_key", "unit", "prediction", "lower", "upper", "coverage", source=source)
+        )
+    origin = "; ".join(origins)
     if not parts:
         return pl.DataFrame(), origin
-    preds = pl.concat([p.cast({c: latest.schema[c] for c in identity}) for p in parts], how="vertical_relaxed")
-    return preds.join(refs, on=identity, how="left", nulls_equal=True), origin
+    schema = {c: latest.schema[c] for c in _IDENTITY}
+    preds = pl.concat([p.cast(schema) for p in parts], how="diagonal_relaxed")  # type: ignore[arg-type]
+    out = preds.join(refs, on="series_key", how="left").with_columns(unit=pl.coalesce("unit", "ref_unit"))
+    return out.drop("ref_unit"), origin
 
 
-def _section_predictions(store: Store, charts: _Charts) -> Section:
+def _interval(row: dict[str, Any]) -> str:
+    if row.get("lower") is None or row.get("upper") is None:
+        return "—"
+    level = f" ({row['coverage']:.0%})" if row.get("coverage") is not None else ""
+    return f"{_fmt_num(row['lower'])} … {_fmt_num(row['upper'])}{level}"
+
+
+def _section_predictions(store: Store, latest_: _Latest, charts: _Charts) -> Section:
     from benchlab import charts as bc
 
     sec = Section("predictions", "Predictions")
-    frame, origin = _predictions_frame(store)
+    frame, origin = _predictions_frame(store, latest_)
     if frame.is_empty():
         sec.blocks.append(NoteBlock(f"No predictions in the store (looked for {origin})."))
         return sec
@@ -702,18 +799,27 @@ def _section_predictions(store: Store, charts: _Charts) -> Section:
         )
     )
     paired = frame.filter(pl.col("value").is_not_null())
+    if paired.height and paired["lower"].is_null().all():
+        paired = paired.drop("lower", "upper")  # no intervals at all: the chart should not promise any
     if paired.height:
         sec.blocks.append(
-            charts.block(
-                bc.predicted_vs_measured(paired, color="hardware" if paired["hardware"].n_unique() > 1 else None),
+            charts.make(
+                lambda: bc.predicted_vs_measured(
+                    paired, color="hardware" if paired["hardware"].n_unique() > 1 else None
+                ),
                 caption="Each point: a prediction (y) against the measured or simulated value of the same case (x).",
             )
         )
     unpaired = frame.filter(pl.col("value").is_null())
     rows = [
-        [Badge("predicted", "predicted"), _case(r), _fmt_num(r["prediction"]),
-         f"{_fmt_num(r['lower'])} … {_fmt_num(r['upper'])}" if r.get("lower") is not None else "—",
-         r.get("unit") or "", r.get("source")]  # fmt: skip
+        [
+            Badge("predicted", "predicted"),
+            _case(r),
+            _fmt_num(r["prediction"]),
+            _interval(r),
+            r.get("unit") or "",
+            r.get("source"),
+        ]
         for r in unpaired.head(100).iter_rows(named=True)
     ]
     if rows:
@@ -763,9 +869,18 @@ def _section_runs(store: Store, window: Window) -> Section:
         note = next((str(meta[k]) for k in _NOTE_KEYS if meta.get(k)), None)
         url = next((str(meta[k]) for k in _LINK_KEYS if meta.get(k)), None)
         rows.append(
-            [r["run_id"], r["started_at"], Badge(r["provenance"], r["provenance"]), _short(r["commit"]),
-             r.get("branch"), r.get("machine"), r.get("format"), r.get("source"), note,
-             Link(url, url) if url else None]  # fmt: skip
+            [
+                str(r["run_id"]),
+                r["started_at"],
+                Badge(r["provenance"], r["provenance"]),
+                _short(r["commit"]),
+                r.get("branch"),
+                r.get("machine"),
+                r.get("format"),
+                r.get("source"),
+                note,
+                Link(url, url) if url else None,
+            ]
         )
     sec.blocks.append(
         TableBlock(
@@ -890,13 +1005,14 @@ def build_report(
         store = open_store(store)
     window = resolve_since(store, since)
     charts = _Charts()
+    latest = _Latest(store)
     stats = store.stats()
     builders: Sequence[tuple[str, SectionBuilder]] = (
         ("summary", lambda: _section_summary(store, window, stats)),
         ("regressions", lambda: _section_regressions(store, window, charts)),
-        ("hardware", lambda: _section_hardware(store, charts)),
+        ("hardware", lambda: _section_hardware(store, latest, charts)),
         ("compatibility", lambda: _section_compatibility(store, charts)),
-        ("predictions", lambda: _section_predictions(store, charts)),
+        ("predictions", lambda: _section_predictions(store, latest, charts)),
         ("runs", lambda: _section_runs(store, window)),
     )
     from benchlab._progress import progress_iter
@@ -931,4 +1047,3 @@ def build_report(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path
-

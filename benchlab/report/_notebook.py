@@ -19,8 +19,10 @@ rewritten so the page needs nothing else:
   their description and value, ``Output`` widgets show their outputs (charts
   in them stay interactive), Altair's ``JupyterChart`` becomes a chart.  Each
   snapshot says so, and so does a note at the top of the page.
-* **Everything else remote.**  ``<script src>``, stylesheets, images and frames
-  with a remote URL are removed (listed in the note) and JavaScript outputs
+* **Everything else outside the file.**  ``<script src>``, stylesheets, images
+  and frames with a remote URL -- or a relative one, which a single file cannot
+  carry (nbconvert already embedded the local images it found) -- are removed
+  (listed in the note) and JavaScript outputs
   are left out; the page's Content-Security-Policy blocks any request that
   remains.
 
@@ -129,7 +131,9 @@ def _widget_value_text(name: str, state: dict[str, Any]) -> str | None:
     return str(value)
 
 
-def _widget_html(ctx: _Context, model_id: str, fallback: str | None, depth: int = 0, seen: frozenset[str] = frozenset()) -> str:
+def _widget_html(
+    ctx: _Context, model_id: str, fallback: str | None, depth: int = 0, seen: frozenset[str] = frozenset()
+) -> str:
     """Static HTML of one widget and its children."""
     entry = ctx.widget_state.get(model_id)
     if entry is None or depth > _MAX_WIDGET_DEPTH or model_id in seen:
@@ -171,6 +175,13 @@ def _widget_html(ctx: _Context, model_id: str, fallback: str | None, depth: int 
         return f"<div>{label}{state.get('value') or ''}</div>"
     if name == "LabelModel":
         return f"<div>{escape(state.get('value') or '')}</div>"
+    if name in ("FloatProgressModel", "IntProgressModel") and isinstance(state.get("value"), int | float):
+        lo, hi, v = state.get("min", 0) or 0, state.get("max", 100) or 100, state["value"]
+        label = f"<b>{escape(desc)}</b> " if desc else ""
+        pct = 100 * (v - lo) / (hi - lo) if hi != lo else 100
+        return (
+            f'<div class="benchlab-snapshot">{label}<progress max="100" value="{pct:.0f}"></progress> {pct:.0f}%</div>'
+        )
     if name in ("ButtonModel", "ToggleButtonModel"):
         return f'<button type="button" disabled>{escape(desc or state.get("icon") or "button")}</button>'
     if name.endswith("Model") and str(entry.get("model_module", "")).startswith("@jupyter-widgets/"):
@@ -198,7 +209,7 @@ def _md_attribute(tag: str, name: str, value: str) -> bool:
     """Which attributes survive in Markdown cells (links only to http(s)/mailto/anchors)."""
     if name in ("class", "id", "title", "align"):
         return True
-    scheme = (_SCHEME.match(value).group(1).lower() if _SCHEME.match(value) else "")  # type: ignore[union-attr]
+    scheme = _SCHEME.match(value).group(1).lower() if _SCHEME.match(value) else ""  # type: ignore[union-attr]
     if tag == "a" and name == "href":
         return scheme in ("", "http", "https", "mailto")
     if tag == "img" and name == "src":
@@ -316,7 +327,19 @@ def _prepare(nb: Any) -> _Context:
 
 
 # -- execution and export -------------------------------------------------------------------------------------
+def _require_jupyter() -> None:
+    """A clear error instead of an ImportError when the notebook extras are missing."""
+    import importlib.util
+
+    missing = [m for m in ("nbformat", "nbclient", "nbconvert", "bleach") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise BenchlabError(
+            f"exporting notebooks needs {', '.join(missing)}; install them with `pip install 'benchlab[notebooks]'`"
+        )
+
+
 def _read(path: Path) -> Any:
+    _require_jupyter()
     import nbformat
 
     if not path.is_file():
@@ -375,7 +398,7 @@ def _notes_html(ctx: _Context, removed: list[_assets.RemoteResource], math: bool
         notes.append(f"{ctx.n_javascript} JavaScript output(s) were left out of this offline export.")
     if removed:
         urls = ", ".join(sorted({r.url for r in removed}))
-        notes.append(f"{len(removed)} remote resource(s) were removed so the page works offline: {urls}.")
+        notes.append(f"{len(removed)} resource(s) outside this file were removed so the page works offline: {urls}.")
     if math:
         notes.append("Math is shown as LaTeX source: MathJax is not bundled in offline exports.")
     return "".join(f'<p class="benchlab-export-note">{escape(n)}</p>' for n in notes)
@@ -396,6 +419,7 @@ def offline_notebook_html(nb: Any, *, show_input: bool = False, title: str | Non
     title : str, optional
         Page title; default the notebook's ``title`` metadata or "notebook".
     """
+    _require_jupyter()
     from nbconvert import HTMLExporter
 
     ctx = _prepare(nb)
@@ -425,9 +449,9 @@ def offline_notebook_html(nb: Any, *, show_input: bool = False, title: str | Non
         },
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    body, removed = _assets.strip_remote_resources(body)
+    body, removed = _assets.strip_remote_resources(body, relative=True)
     body = body.replace(marker, _notes_html(ctx, removed, math), 1)
-    left = _assets.find_remote_resources(body)
+    left = _assets.find_remote_resources(body, relative=True)
     if left:  # strip_remote_resources removes every tag it finds; anything left is a bug here
         raise RuntimeError(f"offline export still loads remote resources: {[r.url for r in left]}")
     return body
@@ -489,4 +513,3 @@ def export_notebook(
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(html, encoding="utf-8")
     return dest
-

@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from benchlab.frame import RESULTS_SCHEMA
 from benchlab.store._connection import fetch
-from benchlab.store._query import FROM_RESULTS
+from benchlab.store._query import FROM_RESULTS, select_list
 
 if TYPE_CHECKING:
     from benchlab.store import Store
 
-__all__ = ["provenance_summary", "window_counts"]
+__all__ = ["latest_by_provenance", "provenance_summary", "window_counts"]
 
 
 def provenance_summary(store: Store) -> pl.DataFrame:
@@ -54,3 +55,25 @@ def window_counts(store: Store, since: dt.datetime) -> dict[str, int]:
     with store._connect() as con:
         runs, results, series = con.execute(q, [since]).fetchone()  # type: ignore[misc]
     return {"runs": int(runs), "results": int(results), "series": int(series)}
+
+
+def latest_by_provenance(store: Store) -> pl.DataFrame:
+    """For each series *and provenance*, its value from the most recent run.
+
+    :meth:`Store.latest` keeps one row per series, so a newer predicted value
+    hides the measured one of the same case; comparisons of evidence need both.
+
+    Returns
+    -------
+    polars.DataFrame
+        In the results-frame schema, ordered by series key and provenance.
+    """
+    q = (
+        f"SELECT {select_list(False)} FROM {FROM_RESULTS} "
+        "QUALIFY row_number() OVER (PARTITION BY r.series_key, ru.provenance "
+        "ORDER BY ru.started_at DESC NULLS LAST, r.run_id DESC) = 1 "
+        "ORDER BY r.series_key, ru.provenance"
+    )
+    with store._connect() as con:
+        df = fetch(con, q)
+    return df.cast(RESULTS_SCHEMA)  # type: ignore[arg-type]

@@ -307,10 +307,18 @@ def test_summary_synthetic_record_mapping(tmp_path: Path) -> None:
         tmp_path,
         [
             _record(),
-            _record(ID="v9-0002", Model="bert-99.9", UsedModel="mobilebert-x-bert-99", Category="open",
-                    Location="open/Acme/results/box1/bert-99.9/Server", Scenario="Server",
-                    Performance_Units="Queries/s", weight_data_types="{'weights': 'INT8'}",
-                    Power_Result=300.0, Power_Units="Watts"),  # fmt: skip
+            _record(
+                ID="v9-0002",
+                Model="bert-99.9",
+                UsedModel="mobilebert-x-bert-99",
+                Category="open",
+                Location="open/Acme/results/box1/bert-99.9/Server",
+                Scenario="Server",
+                Performance_Units="Queries/s",
+                weight_data_types="{'weights': 'INT8'}",
+                Power_Result=300.0,
+                Power_Units="Watts",
+            ),  # fmt: skip
         ],
     )
     b = ingest.read(p)
@@ -319,8 +327,16 @@ def test_summary_synthetic_record_mapping(tmp_path: Path) -> None:
     server = [r for r in b.results.to_dicts() if "Server" in r["params"]]
     assert {r["metric"] for r in server} == {"throughput", "power"}
     par = json.loads(server[0]["params"])
-    assert par == {"accuracy_target": "99.9", "division": "open", "scenario": "Server", "used_model": "mobilebert-x-bert-99"}
-    assert all(r["precision"] == "int8" and r["hardware"] == "Acme/box1" and r["hardware_type"] == "cuda" for r in rows.values())
+    assert par == {
+        "accuracy_target": "99.9",
+        "division": "open",
+        "scenario": "Server",
+        "used_model": "mobilebert-x-bert-99",
+    }
+    assert all(
+        r["precision"] == "int8" and r["hardware"] == "Acme/box1" and r["hardware_type"] == "cuda"
+        for r in rows.values()
+    )
     hw = b.hardware.row(0, named=True)
     assert hw["memory_gb"] is None and json.loads(hw["metadata"])["accelerator_count"] == 2
 

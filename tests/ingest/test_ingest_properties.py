@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 
 import benchlab.ingest as ingest
 from benchlab.errors import IngestError
+from benchlab.frame import canonical_params, series_key
 from benchlab.ingest import BatchBuilder
 from benchlab.ingest._batch import RESULT_SCHEMA
-from benchlab.ingest._columns import ResultColumns
+from benchlab.ingest._columns import ResultColumns, fast_canonical_params, fast_series_key
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -38,6 +39,7 @@ json_scalars = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12),
+    st.sampled_from(["\ud800", "a\udfffb", "\x00", "N/A", "99.9", "1e400"]),
 )
 json_values = st.recursive(
     json_scalars,
@@ -102,7 +104,9 @@ def _seed_asv_v1() -> Any:
 
 
 def _seed_asv_v2() -> Any:
-    doc = json.loads(next((DATA / "asv" / "OpenMathLib_BLAS-Benchmarks" / "results").rglob("0e098f7e-*.json")).read_text())
+    doc = json.loads(
+        next((DATA / "asv" / "OpenMathLib_BLAS-Benchmarks" / "results").rglob("0e098f7e-*.json")).read_text()
+    )
     doc["results"] = dict(list(doc["results"].items())[:3])
     return doc
 
@@ -228,7 +232,9 @@ def test_seed_reads_cleanly(imp_name: str, seed: Callable[[], Any], place: Calla
 @pytest.mark.parametrize(("imp_name", "seed", "place", "dump"), CASES, ids=IDS)
 @SETTINGS
 @given(data=st.data())
-def test_mutated_real_documents(imp_name: str, seed: Callable, place: Callable, dump: Callable, data: st.DataObject) -> None:
+def test_mutated_real_documents(
+    imp_name: str, seed: Callable, place: Callable, dump: Callable, data: st.DataObject
+) -> None:
     _need_data()
     doc = _mutate(seed(), data)
     with tempfile.TemporaryDirectory() as tmp:
@@ -341,7 +347,12 @@ def test_columns_match_batch_builder(rows: list[tuple]) -> None:
 
 
 def test_columns_report_like_batch_builder() -> None:
-    for value, reason in ((-1.0, "negative"), (math.nan, "finite"), ("x", "must be a number"), (True, "must be a number")):
+    for value, reason in (
+        (-1.0, "negative"),
+        (math.nan, "finite"),
+        ("x", "must be a number"),
+        (True, "must be a number"),
+    ):
         for make in ("ref", "fast"):
             b = BatchBuilder("/x", "t", digest="d")
             with pytest.raises(IngestError) as exc:
@@ -355,3 +366,30 @@ def test_columns_report_like_batch_builder() -> None:
     c = ResultColumns(b)
     with pytest.raises(IngestError, match="unknown unit 'parsecs'"):
         c.add(c.add_run(), c.case(benchmark="b", location="r"), "m", 1.0, "parsecs", "r")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    params=st.dictionaries(
+        st.text(max_size=6),
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.floats(),
+            st.text(max_size=6),
+            st.lists(st.integers(), max_size=2),
+        ),
+        max_size=5,
+    )
+)
+def test_fast_canonical_params_is_canonical_params(params: dict) -> None:
+    assert fast_canonical_params(params) == canonical_params(params)
+
+
+@settings(max_examples=100, deadline=None)
+@given(parts=st.tuples(st.text(max_size=5), st.none() | st.text(max_size=5), st.none() | st.text(max_size=5),
+                       st.none() | st.integers(), st.none() | st.integers(), st.none() | st.text(max_size=3),
+                       st.none() | st.text(max_size=8), st.text(min_size=1, max_size=5)))  # fmt: skip
+def test_fast_series_key_is_series_key(parts: tuple) -> None:
+    assert fast_series_key(*parts) == series_key(*parts)

@@ -89,9 +89,7 @@ def test_verdicts_are_direction_aware_and_use_samples() -> None:
 
 
 def test_values_are_used_when_samples_are_missing_and_min_factor_matters() -> None:
-    f = pl.concat(
-        [rows("A", "v", values=normal(10, 12, 1)), rows("B", "v", values=normal(10.8, 12, 2))]
-    )
+    f = pl.concat([rows("A", "v", values=normal(10, 12, 1)), rows("B", "v", values=normal(10.8, 12, 2))])
     out = ab_compare(f, baseline="A", contender="B")
     row = out.row(0, named=True)
     assert row["basis"] == "values" and row["n_baseline"] == 12

@@ -21,7 +21,7 @@ import pytest
 from benchlab.report import build_report, export_notebook
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _report_data as data  # noqa: E402
+import _report_data as data
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -128,7 +128,6 @@ def assert_offline_and_clean(seen: dict[str, Any], n_charts: int) -> None:
 
 def test_report_renders_every_chart_offline_and_runs_no_injected_script(driver: Any, tmp_path: Path) -> None:
     store = data.build_store(tmp_path / "hostile.duckdb")
-    data.triage_first_change(store)
     info: dict[str, Any] = {}
     page = build_report(store, out=tmp_path / "report.html", info=info)
     seen = open_page(driver, Path(page))

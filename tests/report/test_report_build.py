@@ -20,7 +20,7 @@ from benchlab.report import _assets, build_report, report, resolve_since
 from benchlab.report._build import _optional, safe_url
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _report_data as data  # noqa: E402
+import _report_data as data
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +91,15 @@ def test_report_has_every_section_and_the_regression(page: str) -> None:
     assert f"{data.commit(data.STEP_AT - 1)[:12]} … {data.commit(data.STEP_AT)[:12]}" in page
     assert "acknowledged" in page
     assert "Everything in this section is PREDICTED" in page
+    # predictions of measured cases are charted against them, even though the predicted run is newer
+    predictions = page.split('<section id="predictions">')[1].split("</section>")[0]
+    assert 'data-benchlab-chart="' in predictions
+    assert "2 predicted case(s) with nothing measured to compare with" in predictions
+    assert "tpu-next" in predictions and "0.6 … 1.3 (90%)" in predictions
+    assert "predictions stored by benchlab.predict" in predictions
+    # the stored prediction of a measured case is in the chart, traceable to the model that made it
+    specs = [json.loads(body) for a, body in _parse(predictions).scripts if a.get("type") == "application/json"]
+    assert any(f"{data.HOSTILE_PREDICTOR} 1.0 · training abc123de" in v for spec in specs for v in _strings(spec))
     assert page.count('<span class="badge simulated">simulated</span>') >= 2
 
 
@@ -143,6 +152,7 @@ def test_hostile_strings_are_text_not_markup(page: str) -> None:
     assert data.HOSTILE_HW in text
     assert data.HOSTILE_MESSAGE in text
     assert data.HOSTILE_NOTE in text
+    assert data.HOSTILE_PREDICTOR in text
     assert "Nightly <b>& friends</b>" in text
     # and in the chart data, where </script> cannot close the element
     specs = [json.loads(body) for a, body in tags.scripts if a.get("type") == "application/json"]
@@ -204,6 +214,9 @@ def test_strip_remote_resources_removes_tags_and_keeps_the_rest() -> None:
     assert _assets.find_remote_resources(cleaned) == []
     assert "var keep = 1;" in cleaned and 'href="https://e.com"' in cleaned and "data:image/png" in cleaned
     assert "cdn.example.com" not in cleaned
+    local = '<img src="plot.png"><img src="#frag"><img src="data:image/png;base64,AA"><script src="app.js"></script>'
+    assert _assets.find_remote_resources(local) == []
+    assert [r.url for r in _assets.find_remote_resources(local, relative=True)] == ["plot.png", "app.js"]
 
 
 def test_resolve_since_accepts_dates_spans_and_commits(store: benchlab.Store) -> None:
@@ -280,3 +293,19 @@ def test_cli_report_user_mistakes_are_one_line(store: benchlab.Store, tmp_path: 
     assert main(["report", "--store", str(tmp_path / "missing.duckdb"), "--out", str(tmp_path / "y.html")]) == 2
     assert "no store" in capsys.readouterr().err
     assert not (tmp_path / "missing.duckdb").exists()
+
+
+def test_a_chart_the_data_cannot_fill_becomes_a_visible_note() -> None:
+    import polars as pl
+
+    from benchlab import charts as bc
+    from benchlab.report._build import ChartBlock, NoteBlock, _Charts
+
+    made = _Charts()
+    # comparison() refuses a frame that does not say what kind of numbers it compares
+    note = made.make(lambda: bc.comparison(pl.DataFrame({"ratio": [1.2]})))
+    assert isinstance(note, NoteBlock) and note.text.startswith("Chart left out: comparison()")
+    ok = made.make(lambda: bc.comparison(pl.DataFrame({"ratio": [1.2]}), provenance="measured"))
+    assert isinstance(ok, ChartBlock) and ok.id == "chart-1"
+    with pytest.raises(ZeroDivisionError):  # anything else is a bug and is not hidden
+        made.make(lambda: 1 / 0)
