@@ -15,6 +15,12 @@ Change Point Detection Algorithms" (arXiv:2003.06222), section 4.2:
   ``C(S', S) = 1/T * sum_{A in S} |A| * max_{A' in S'} J(A, A')`` where ``J`` is
   the Jaccard index of two segments; the result is the mean over annotators.
 
+Before scoring, TCPDBench (``analysis/scripts/summarize.py``) deduplicates the
+predicted locations and drops those outside ``[1, n_obs - 2]``, because many
+methods report the end points by default; :func:`clean_predictions` does the
+same and the evaluation script applies it.  The metric functions themselves,
+like TCPDBench's ``metrics.py``, score whatever they are given.
+
 The module also has :func:`load_tcpd`, a reader for the TCPD JSON format, so the
 evaluation script and the tests share one loader.
 """
@@ -27,7 +33,25 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["covering", "f1_score", "load_tcpd", "true_positives"]
+__all__ = ["clean_predictions", "covering", "f1_score", "load_tcpd", "true_positives"]
+
+
+def clean_predictions(predictions: Iterable[int], n_obs: int) -> list[int]:
+    """Deduplicate predictions and keep those in ``[1, n_obs - 2]``, as TCPDBench does.
+
+    Parameters
+    ----------
+    predictions : iterable of int
+        Predicted change-point locations (0-based).
+    n_obs : int
+        Length of the series.
+
+    Returns
+    -------
+    list of int
+        Sorted, unique locations ``1 <= x < n_obs - 1``.
+    """
+    return sorted({int(x) for x in predictions if 1 <= int(x) < n_obs - 1})
 
 
 def true_positives(annotated: Iterable[int], predicted: Iterable[int], margin: int = 5) -> set[int]:
