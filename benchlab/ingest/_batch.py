@@ -170,10 +170,13 @@ def parse_timestamp(value: object) -> dt.datetime | None:
     elif isinstance(value, bool):
         raise ValueError(f"not a timestamp: {value!r}")
     elif isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ValueError(f"not a timestamp: {value!r}")
-        seconds = value / 1000.0 if value > 1e11 else float(value)
-        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+        try:
+            if not math.isfinite(value):
+                raise ValueError
+            seconds = value / 1000.0 if value > 1e11 else float(value)
+            return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+        except (OverflowError, OSError, ValueError):  # not finite, or beyond what datetime (or the OS) holds
+            raise ValueError(f"not a timestamp: {value!r}") from None
     elif isinstance(value, str):
         text = value.strip()
         try:
@@ -329,12 +332,12 @@ class BatchBuilder:
         direction: str | None = None,
         n_samples: object = None,
         stddev: object = None,
-        min: object = None,  # noqa: A002 - the statistic's name
+        min: object = None,  # shadows the builtin: the statistic's name
         median: object = None,
         p90: object = None,
         p95: object = None,
         p99: object = None,
-        max: object = None,  # noqa: A002
+        max: object = None,  # shadows the builtin
         samples: Sequence[object] | None = None,
     ) -> None:
         """Add one value of one metric of one case to run ``run``.
@@ -360,7 +363,10 @@ class BatchBuilder:
             u = parse_unit(unit)
             v = _number(value, "value")
             conv = u.convert
-            stats = [_opt_number(s, k) for k, s in zip(SPREAD_COLUMNS, (stddev, min, median, p90, p95, p99, max), strict=True)]
+            stats = [
+                _opt_number(s, k)
+                for k, s in zip(SPREAD_COLUMNS, (stddev, min, median, p90, p95, p99, max), strict=True)
+            ]
             raw = None if samples is None else [conv(_number(s, "sample")) for s in samples]
             b = _opt_int(batch_size, "batch_size")
             s_len = _opt_int(seq_len, "seq_len")
@@ -416,7 +422,7 @@ class BatchBuilder:
         self,
         name: str,
         *,
-        type: str | None = None,  # noqa: A002 - the schema's word
+        type: str | None = None,  # shadows the builtin: the schema's word
         device_name: str | None = None,
         vendor: str | None = None,
         memory_gb: object = None,

@@ -123,7 +123,8 @@ def parse_json_text(path: object, data: bytes | str, *, offset_lines: int = 0, o
         raise IngestError(path, None, "malformed JSON: nested too deeply") from None
     except ValueError as exc:  # e.g. an integer longer than Python's digit limit
         raise IngestError(path, None, f"malformed JSON: {exc}") from None
-    if _SURROGATE_ESCAPE.search(data) and (bad := _lone_surrogate(doc)) is not None:
+    # The regex only where there is a backslash at all (a plain find is ten times faster).
+    if "\\" in data and _SURROGATE_ESCAPE.search(data) and (bad := _lone_surrogate(doc)) is not None:
         shown = bad.encode("utf-8", "backslashreplace").decode("ascii", "replace")[:60]
         raise IngestError(path, None, f"invalid text {shown!r}: a \\u escape encodes half a surrogate pair")
     return doc

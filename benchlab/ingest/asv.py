@@ -43,6 +43,7 @@ from typing import Any
 import polars as pl
 
 from benchlab.errors import IngestError
+from benchlab.frame import canonical_params
 from benchlab.ingest._batch import Batch, BatchBuilder, file_digest
 from benchlab.ingest._columns import ResultColumns
 from benchlab.ingest._json import capacity_gb, clean_text, compact, count, finite, head_text, load_json, paused_gc, text
@@ -64,6 +65,23 @@ def param_value(text_: object) -> Any:
     """
     if not isinstance(text_, str):
         return text_ if isinstance(text_, int | float | bool) or text_ is None else str(text_)
+    # A pure function of the text, and a results file repeats the same grid for
+    # many benchmarks: remember the answers (literal_eval costs 5 µs).
+    hit = _PARAM_VALUES.get(text_, _PARAM_VALUES)
+    if hit is not _PARAM_VALUES:
+        return hit
+    v = _param_value(text_)
+    if len(text_) <= 200:
+        if len(_PARAM_VALUES) > 4096:
+            _PARAM_VALUES.clear()
+        _PARAM_VALUES[text_] = v
+    return v
+
+
+_PARAM_VALUES: dict[str, Any] = {}
+
+
+def _param_value(text_: str) -> Any:
     try:
         v = ast.literal_eval(text_)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -153,8 +171,44 @@ def _combos(b: BatchBuilder, loc: str, params: object, names: list[str], n: int)
     if size != n:
         raise b.error(loc, f"{n} results for {size} parameter combinations")
     keys = names if len(names) == len(params) else [f"param{i + 1}" for i in range(len(params))]
-    values = [[param_value(v) for v in p] for p in params]
-    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]
+    # Results files repeat the same grids for many benchmarks: build each once.
+    grid: tuple[Any, ...] | None
+    hit: list[dict[str, Any]] | None
+    try:
+        grid = (tuple(keys), *(tuple((type(v), v) for v in p) for p in params))
+        hit = _GRIDS.get(grid)
+    except TypeError:  # a list or object as a parameter value: no memo
+        grid = hit = None
+    if hit is None:
+        values = [[param_value(v) for v in p] for p in params]
+        hit = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]
+        if grid is not None:
+            if len(_GRIDS) > 256:
+                _GRIDS.clear()
+                _GRID_TEXTS.clear()
+            _GRIDS[grid] = hit
+    return hit
+
+
+_GRIDS: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+_GRID_TEXTS: dict[tuple[Any, ...], tuple[list[dict[str, Any]], list[str | None]]] = {}
+
+
+def _grid_params(
+    combos: list[dict[str, Any]], base: dict[str, Any], extra: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[str | None] | None]:
+    """Each combination's params (``base`` and ``extra`` added) and their canonical text, once per grid."""
+    key = (id(combos), tuple(base.items()), tuple(extra.items()))
+    hit = _GRID_TEXTS.get(key)
+    params = [{**base, **extra, **combo} for combo in combos]
+    if hit is None or hit[0] is not combos:
+        if len(_GRID_TEXTS) > 1024:
+            _GRID_TEXTS.clear()
+        try:
+            hit = _GRID_TEXTS[key] = (combos, [canonical_params(p) for p in params])
+        except (TypeError, ValueError):  # left to ResultColumns.case, which names the record
+            return params, None
+    return params, hit[1]
 
 
 def _hardware_from(b: BatchBuilder, machine: str, facts: Mapping[str, Any], loc: str) -> None:
@@ -350,6 +404,26 @@ def _emit(
     samples: list[Any] | None,
 ) -> None:
     metric, unit, extra, _ = info
+    if samples is None and len(combos) > 1:
+        # Many values of one benchmark: cases and values in bulk (same rows and errors).
+        keep: list[int] = []
+        for j, value in enumerate(values):
+            if value is None:
+                b.skipped.append(f"{loc}[{j}]: null (benchmark failed)")
+            elif type(value) is float and value != value:
+                b.skipped.append(f"{loc}[{j}]: NaN (benchmark skipped)")
+            else:
+                keep.append(j)
+        wheres = [f"{loc}[{j}]" for j in keep]
+        sts = [stats[j] if j < len(stats) else None for j in keep]
+        ns = [st.pop("n_samples", None) if st else None for st in sts]
+        all_params, all_texts = _grid_params(combos, base, extra)
+        params = [all_params[j] for j in keep]
+        texts = None if all_texts is None else [all_texts[j] for j in keep]
+        cases = cols.cases(params, benchmark=name, hardware=machine, hardware_type="cpu", locations=wheres,
+                           texts=texts)  # fmt: skip
+        cols.add_many(run, cases, metric, [values[j] for j in keep], unit, wheres, stats=sts, n_samples=ns)
+        return
     for j, (combo, value) in enumerate(zip(combos, values, strict=True)):
         where = f"{loc}[{j}]" if len(combos) > 1 else loc
         if value is None:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -98,6 +99,7 @@ _MODELS: dict[str, tuple[str, str, str, float | None]] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of few distinct names
 def split_model(name: str) -> tuple[str, str | None]:
     """Benchmark model name → (model, accuracy target).
 
@@ -112,6 +114,7 @@ def split_model(name: str) -> tuple[str, str | None]:
     return _MODEL_ALIASES.get(model.lower(), model), target
 
 
+@functools.lru_cache(maxsize=256)
 def _scenario(value: str) -> str:
     return SCENARIOS.get(value.strip().lower().replace(" ", "").replace("_", ""), value.strip())
 
@@ -129,6 +132,17 @@ def parse_precision(value: object) -> str | None:
     ``"{'weights': 'int8', 'activations': 'fp16'}"`` / ``"weights: int8, …"``)
     gives its weights entry; several different precisions give ``mixed``.
     """
+    if type(value) is str:
+        return _parse_precision_text(value)
+    return _parse_precision(value)
+
+
+@functools.lru_cache(maxsize=4096)  # a round spells its precisions a few dozen ways
+def _parse_precision_text(value: str) -> str | None:
+    return _parse_precision(value)
+
+
+def _parse_precision(value: object) -> str | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, Mapping):
@@ -360,6 +374,11 @@ def _accuracy(value: object) -> dict[str, Any] | None:
     s = text(value)
     if s is None:
         return None
+    return dict(_accuracy_text(s))
+
+
+@functools.lru_cache(maxsize=4096)
+def _accuracy_text(s: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in re.findall(r"([A-Za-z_][\w ]*?)\s*:\s*([-+\d.eE]+)", s):
         try:
@@ -384,10 +403,12 @@ _POWER_UNITS = {"watts": ("power", "W"), "watt": ("power", "W"), "w": ("power", 
 # on a record only where it differs.  Per-record fields: always on the record.
 _SYSTEM_META = (("System", "system"), ("Availability", "availability"), ("Suite", "suite"), ("Details", "details"),
                 ("Code", "code"), ("Notes", "notes"))  # fmt: skip
+_SYSTEM_SRC, _SYSTEM_DST = tuple(s for s, _ in _SYSTEM_META), tuple(d for _, d in _SYSTEM_META)
 _RECORD_META = (("ID", "id"), ("weight_data_types", "weight_data_types"), ("inferred", "inferred"),
                 ("compliance", "compliance"), ("errors", "errors"), ("has_power", "has_power"))  # fmt: skip
 
 
+@functools.lru_cache(maxsize=256)
 def _perf_unit(raw: str) -> tuple[str, str]:
     """``Performance_Units`` → (metric, unit); other spellings ``"Name (unit)"`` are parsed."""
     key = raw.strip().lower()
@@ -426,6 +447,7 @@ class MLPerfSummary:
         system_files: list[Path] = []
         idents: dict[tuple[str, str, str], tuple[str, str, str]] = {}
         runs: dict[tuple[str, str, str], tuple[int, dict[str, Any]]] = {}
+        run_info: dict[tuple[str, str, str], _HardwareInfo] = {}  # the hardware entry of each run
         records: list[tuple[int, str, dict[str, Any], tuple[str, str, str]]] = []
         for i, rec in enumerate(doc):
             loc = f"record {i}"
@@ -462,7 +484,8 @@ class MLPerfSummary:
                 r = cols.add_run(key=run_key, machine=platform, environment=env or None, location=loc)
                 runs[ident] = (r, meta)
                 cols.run_metadata[r] = meta
-            info = hardware[f"{ident[1]}/{ident[2]}"]
+                run_info[ident] = info
+            info = run_info[ident]
             if not info.facts or rec.get("System") not in info.system_names:
                 info.record(rec)  # facts are first-seen; later records only add system names
             records.append((i, loc, rec, ident))
@@ -548,10 +571,11 @@ class MLPerfSummary:
                 raise b.error(f"{loc}.Power_Units", f"unknown power unit {punits!r}")
             cols.add(run, case, pm[0], power, pm[1], f"{loc}.Power_Result")
         entry = {dst: v for src, dst in _RECORD_META if (v := rec.get(src)) is not None}
-        for src, dst in _SYSTEM_META:
-            v = rec.get(src)
-            if v != meta.get(dst) and v is not None and v != "":
-                entry[dst] = v
+        if tuple(map(rec.get, _SYSTEM_SRC)) != tuple(map(meta.get, _SYSTEM_DST)):  # most records: all alike
+            for src, dst in _SYSTEM_META:
+                v = rec.get(src)
+                if v != meta.get(dst) and v is not None and v != "":
+                    entry[dst] = v
         entry["model"] = model_raw
         entry["scenario"] = scenario
         acc = _accuracy(rec.get("Accuracy"))

@@ -393,3 +393,54 @@ def test_fast_canonical_params_is_canonical_params(params: dict) -> None:
                        st.none() | st.text(max_size=8), st.text(min_size=1, max_size=5)))  # fmt: skip
 def test_fast_series_key_is_series_key(parts: tuple) -> None:
     assert fast_series_key(*parts) == series_key(*parts)
+
+
+_bulk_value = st.one_of(
+    st.floats(0, 1e12, allow_nan=False),
+    st.integers(0, 10**6),
+    st.sampled_from([-1.0, math.nan, math.inf, "3", True, None, 10**400]),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(
+    params=st.lists(st.one_of(st.none(), st.dictionaries(st.sampled_from(["n", "m"]), st.integers(0, 3) | st.text(max_size=2),
+                                                         max_size=2)), min_size=1, max_size=12),
+    data=st.data(),
+    unit=st.sampled_from(["ns", "s", "seconds", "iter/sec", "bytes", "parsecs"]),
+    metric=st.sampled_from(["time", ""]),
+    shared=st.sampled_from([{"benchmark": "b", "hardware": "cpu-1"}, {"benchmark": "", "hardware": None},
+                            {"benchmark": "b", "batch_size": 0}, {"model": "m", "precision": "INT8"}]),
+)  # fmt: skip
+def test_bulk_columns_match_one_at_a_time(params: list, data: Any, unit: str, metric: str, shared: dict) -> None:
+    n = len(params)
+    values = data.draw(st.one_of(st.lists(st.floats(0, 1e9, allow_nan=False), min_size=n, max_size=n),
+                                 st.lists(_bulk_value, min_size=n, max_size=n)))  # fmt: skip
+    stats = data.draw(st.lists(st.one_of(st.none(), st.fixed_dictionaries({"median": _bulk_value})), min_size=n,
+                               max_size=n))  # fmt: skip
+    ns = data.draw(st.lists(st.one_of(st.none(), st.integers(0, 50), st.sampled_from([-1, 2.0, "4"])), min_size=n,
+                            max_size=n))  # fmt: skip
+    locs = [f"r[{j}]" for j in range(n)]
+    texts = [canonical_params(p) for p in params] if data.draw(st.booleans()) else None
+
+    def one(bulk: bool) -> Any:
+        b = BatchBuilder("/x", "t", digest="d")
+        cols = ResultColumns(b)
+        run = cols.add_run(commit="c")
+        try:
+            if bulk:
+                ids = cols.cases(params, locations=locs, texts=texts, **shared)
+                cols.add_many(run, ids, metric, values, unit, locs, stats=[copy.copy(s) for s in stats], n_samples=ns)
+            else:
+                for j in range(n):
+                    case = cols.case(location=locs[j], params=params[j], **shared)
+                    cols.add(run, case, metric, values[j], unit, locs[j], stats=copy.copy(stats[j]), n_samples=ns[j])
+            return cols.finish().results
+        except IngestError as exc:
+            return (exc.location, exc.reason)
+
+    a, b = one(False), one(True)
+    if isinstance(a, pl.DataFrame):
+        assert isinstance(b, pl.DataFrame) and a.schema == b.schema and a.equals(b, null_equal=True), (a, b)
+    else:
+        assert a == b

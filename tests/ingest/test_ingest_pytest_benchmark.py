@@ -8,10 +8,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import benchlab.ingest as ingest
 import benchlab.store as store
 from benchlab.errors import IngestError
+from benchlab.ingest._arrowjson import arrow_document
+from benchlab.ingest.pytest_benchmark import _OBJECTS, _SCHEMA, PytestBenchmark
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pytest_benchmark"
 FILES = sorted(DATA.glob("tests/test_storage/*.json"))
@@ -141,3 +145,134 @@ def test_storage_folder_ingests_and_second_time_is_skipped(tmp_path: Path) -> No
     assert s.ingest([DATA / "tests" / "test_storage"]).count("skipped") == 4
     hist = s.history(benchmark="tests/test_normal.py::test_xfast_parametrized[0]")
     assert hist.height == 4 and hist.get_column("timestamp").is_sorted()
+
+
+# -- the Arrow fast path gives exactly what the per-record path gives ------------------
+
+_text = st.text(st.characters(min_codepoint=32, max_codepoint=0x2FF, exclude_characters='"\\'), max_size=6)
+_scalar = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    _text,
+    st.sampled_from(["a[1]", "x]", "{", "}", "[", "é", "a,b", ":", '"q"', "\n", "\ud800"]),
+)
+_value = st.recursive(
+    _scalar,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_text, inner, max_size=3)),
+    max_leaves=8,
+)
+_good = st.one_of(st.floats(min_value=0, max_value=1e6), st.integers(min_value=0, max_value=10**6))
+_bad = st.sampled_from([-1.0, float("nan"), float("inf"), 1e300 * 1e10, 2**64 * 10**300, "1.5", True, None])
+
+
+def _bench(number: st.SearchStrategy, bad: bool) -> st.SearchStrategy:
+    names = ["t.py::f[1]", "t.py::g", "t.py::h[a-b]", "t.py::k[", "x]"] + (["", None, 7] if bad else [])
+    return st.fixed_dictionaries(
+        {"fullname": st.sampled_from(names), "stats": st.one_of(
+            st.fixed_dictionaries(
+                {"mean": number},
+                optional={"stddev": number, "min": number, "median": number, "max": number,
+                          "rounds": st.integers(min_value=0, max_value=10**6) if not bad else st.one_of(
+                              st.integers(min_value=-2), st.sampled_from([5.0, "5", 2**64])),
+                          "data": st.one_of(st.none(), st.lists(number, max_size=4)), "q1": _value},
+            ),
+            st.none(),
+            *([st.just([1])] if bad else []),
+        )},
+        optional={
+            "name": st.sampled_from(["f[1]", "g", "", None]),
+            "params": st.one_of(st.none(), st.dictionaries(st.sampled_from(["n", "m", "s"]), _value, max_size=3),
+                                st.dictionaries(st.sampled_from(["n", "m", "params"]), _scalar, max_size=2),
+                                *([st.sampled_from([[], "x"])] if bad else [])),
+            "extra_info": st.one_of(st.just({}), st.dictionaries(st.sampled_from(["a", "b", "extra_info"]), _value,
+                                                                 max_size=2)),
+            "options": _value,
+            "group": _value,
+        },
+    )  # fmt: skip
+
+
+# Mostly valid sessions (the fast path must run), some with a bad value somewhere.
+_benches = st.one_of(
+    st.lists(_bench(_good, False), min_size=1, max_size=6),
+    st.lists(_bench(_good, False), min_size=1, max_size=6),
+    st.lists(_bench(st.one_of(_good, _bad), True), min_size=1, max_size=4),
+)
+
+
+def _batch_equal(a: ingest.Batch, b: ingest.Batch) -> None:
+    assert (a.path, a.format, a.digest, a.skipped) == (b.path, b.format, b.digest, b.skipped)
+    for t in ("runs", "results", "hardware", "models", "compatibility", "integration_tests"):
+        x, y = getattr(a, t), getattr(b, t)
+        assert x.schema == y.schema and x.equals(y, null_equal=True), (t, x, y)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(
+    benches=_benches,
+    machine=st.one_of(st.none(), st.just({"node": "n", "cpu": {"brand_raw": "AMD EPYC", "count": 4}}), _value),
+    extra_top=st.dictionaries(st.sampled_from(["params", "machine_info", "other"]), _value, max_size=2),
+    indent=st.sampled_from([None, 2]),
+    ascii_only=st.booleans(),
+)
+def test_fast_path_matches_exact_path(
+    tmp_path_factory: pytest.TempPathFactory, benches: list, machine: object, extra_top: dict, indent: int | None,
+    ascii_only: bool,
+) -> None:  # fmt: skip
+    doc = {**extra_top, "machine_info": machine, "commit_info": {"id": "abc", "branch": "main"},
+           "benchmarks": benches, "datetime": "2024-05-01T08:00:00+00:00", "version": "4.0.0"}  # fmt: skip
+    p = tmp_path_factory.mktemp("fast") / "s.json"
+    p.write_bytes(json.dumps(doc, indent=indent, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass"))
+    imp = PytestBenchmark()
+    fast = imp._read_fast(p)
+    try:
+        exact = imp._read_exact(p)
+    except IngestError:
+        assert fast is None  # every error is left to the exact path
+        return
+    if fast is not None:
+        _batch_equal(fast, exact)
+
+
+def test_fast_path_takes_realistic_sessions(tmp_path: Path) -> None:
+    doc = _session()
+    doc["benchmarks"] = [dict(doc["benchmarks"][0], fullname=f"t.py::f[{i}]", params={"n": i, "s": "x y"})
+                         for i in range(50)] + doc["benchmarks"]  # fmt: skip
+    p = tmp_path / "s.json"
+    for indent in (None, 4):
+        p.write_text(json.dumps(doc, indent=indent))
+        imp = PytestBenchmark()
+        fast = imp._read_fast(p)
+        assert fast is not None and fast.n_results == 51
+        _batch_equal(fast, imp._read_exact(p))
+    for f in FILES:  # the real storage files take it too
+        fast = PytestBenchmark()._read_fast(f)
+        assert fast is not None
+        _batch_equal(fast, PytestBenchmark()._read_exact(f))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"null", b"  null {}", b"[]", b'[{"benchmarks": []}]', b"\xef\xbb\xbf{}", b'{"a": "\\u0041"}', b"{} {}",
+     b'{"a": 1} null', b"", b"   ", b'{"a": "\xff"}', b"1", b'"x"'],
+)  # fmt: skip
+def test_arrow_is_only_handed_plain_objects(tmp_path: Path, raw: bytes) -> None:
+    # Arrow's JSON reader crashes the interpreter on a leading top-level null: such
+    # documents (and anything else the fast path cannot read exactly) never reach it.
+    p = tmp_path / "s.json"
+    p.write_bytes(raw)
+    doc = arrow_document(p, _SCHEMA, _OBJECTS)
+    assert doc is None or doc.fields["benchmarks"].is_valid is False
+    assert PytestBenchmark()._read_fast(p) is None
+
+
+@pytest.mark.parametrize("stamp", [1e308, 2**63, -1e20, 10**30])
+def test_a_timestamp_beyond_the_calendar_is_an_ingest_error(tmp_path: Path, stamp: float) -> None:
+    # datetime.fromtimestamp raises OverflowError/OSError there, not ValueError.
+    p = tmp_path / "s.json"
+    p.write_text(json.dumps(_session(datetime=stamp)))
+    with pytest.raises(IngestError, match="not a timestamp") as exc:
+        ingest.read(p, format="pytest-benchmark")
+    assert exc.value.location == "datetime"
