@@ -22,7 +22,9 @@ def test_series_key_is_stable_across_versions():
 
 
 def test_none_and_empty_string_are_different_series_fields():
-    assert series_key("b", None, None, None, None, None, None, "m") != series_key("b", "", None, None, None, None, None, "m")
+    assert series_key("b", None, None, None, None, None, None, "m") != series_key(
+        "b", "", None, None, None, None, None, "m"
+    )
 
 
 def test_params_are_canonical_regardless_of_key_order():

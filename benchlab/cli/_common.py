@@ -33,7 +33,7 @@ def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of text.")(f)
 
 
-def open_store(path: Path | None):  # noqa: ANN201 - avoids importing Store at CLI start-up
+def open_store(path: Path | None):
     from benchlab.store import open as open_store_
 
     return open_store_(path)
@@ -103,5 +103,3 @@ def finish(code: int) -> None:
 
 def err(message: str) -> None:
     click.echo(message, err=True)
-
-

@@ -51,9 +51,16 @@ def lab_command(
         cmd.append("--no-browser")
     if port is not None:
         cmd.append(f"--port={port}")
+    if _running_as_root():
+        # JupyterLab refuses root without this flag; root is the norm in containers and CI
+        cmd.append("--allow-root")
     cmd += list(extra)
     cmd.append(str((notebooks / FIRST_NOTEBOOK).relative_to(root)))
     return cmd
+
+
+def _running_as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 @click.command("lab", context_settings={"ignore_unknown_options": True})

@@ -52,7 +52,7 @@ _FILTERS = [
 ]
 
 
-def filter_options(f):  # noqa: ANN001, ANN201 - click decorator plumbing
+def filter_options(f):
     """Add the common result filters (each repeatable) to a command."""
     for opt in reversed(_FILTERS):
         f = opt(f)
@@ -104,7 +104,9 @@ def matrix(metric: str, rows: str, columns: str, agg: str, store_path: Path | No
 @click.option("--metric", multiple=True)
 @store_option
 @json_option
-def compare(baseline: str, contender: str, by: str, metric: tuple[str, ...], store_path: Path | None, as_json: bool) -> None:
+def compare(
+    baseline: str, contender: str, by: str, metric: tuple[str, ...], store_path: Path | None, as_json: bool
+) -> None:
     """Two commits, runs, branches or hardware side by side with their ratio."""
     value: object = int(baseline) if by == "run_id" else baseline
     other: object = int(contender) if by == "run_id" else contender
@@ -162,7 +164,9 @@ def restore(source: Path, yes: bool, store_path: Path | None, as_json: bool) -> 
     if not yes and not as_json:
         click.confirm(f"Replace {store.path} with {source}?", abort=True)
     store.restore(source)
-    emit_json({"restored": store.path, "from": source}) if as_json else click.echo(f"restored {store.path} from {source}")
+    emit_json({"restored": store.path, "from": source}) if as_json else click.echo(
+        f"restored {store.path} from {source}"
+    )
 
 
 @click.command()

@@ -107,8 +107,14 @@ class IngestReport:
     def to_frame(self) -> pl.DataFrame:
         return pl.DataFrame(
             [o.__dict__ for o in self.outcomes],
-            schema={"path": pl.Utf8, "format": pl.Utf8, "status": pl.Utf8, "n_runs": pl.Int64,
-                    "n_results": pl.Int64, "message": pl.Utf8},  # fmt: skip
+            schema={
+                "path": pl.Utf8,
+                "format": pl.Utf8,
+                "status": pl.Utf8,
+                "n_runs": pl.Int64,
+                "n_results": pl.Int64,
+                "message": pl.Utf8,
+            },  # fmt: skip
         )
 
     def summary(self) -> str:
@@ -455,12 +461,14 @@ def _write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> SourceOutcome:
         [batch.path, batch.format, batch.digest, n_runs, batch.results.height],
     ).fetchone()[0]  # type: ignore[index]
     ids = [r[0] for r in con.execute("SELECT nextval('run_id_seq') FROM range(?)", [n_runs]).fetchall()]
-    id_map = pl.DataFrame({"run_index": list(range(n_runs)), "run_id": ids}, schema={"run_index": pl.Int64, "run_id": pl.Int64})
+    id_map = pl.DataFrame(
+        {"run_index": list(range(n_runs)), "run_id": ids}, schema={"run_index": pl.Int64, "run_id": pl.Int64}
+    )
     runs = batch.runs.join(id_map, on="run_index").with_columns(source_id=pl.lit(source_id, pl.Int64))
     con.register("_bl_runs", runs.to_arrow())
     con.execute(
         'INSERT INTO runs (run_id, source_id, run_key, "commit", branch, machine, started_at, ended_at, '
-        "environment, provenance, metadata) SELECT run_id, source_id, run_key, \"commit\", branch, machine, "
+        'environment, provenance, metadata) SELECT run_id, source_id, run_key, "commit", branch, machine, '
         "started_at, ended_at, environment, provenance, metadata FROM _bl_runs"
     )
     # Run ids are added by DuckDB while it inserts: in Polars (a join, or even a
@@ -474,9 +482,7 @@ def _write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> SourceOutcome:
     consecutive = bool(ids) and ids == list(range(ids[0], ids[0] + n_runs))
     in_range = run_index.is_empty() or 0 <= run_index.min() <= run_index.max() < n_runs  # type: ignore[operator]
     if consecutive and in_range:
-        con.execute(
-            f"INSERT INTO results (run_id, {cols}) SELECT run_index + ?, {cols} FROM _bl_results", [ids[0]]
-        )
+        con.execute(f"INSERT INTO results (run_id, {cols}) SELECT run_index + ?, {cols} FROM _bl_results", [ids[0]])
     else:
         con.execute(
             f"INSERT INTO results (run_id, {cols}) SELECT i.run_id, {cols} "
@@ -528,7 +534,9 @@ def _write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> SourceOutcome:
         if frame.height:
             f = frame.join(id_map, on="run_index", how="left").with_columns(source_id=pl.lit(source_id, pl.Int64))
             con.register("_bl_extra", f.to_arrow())
-            con.execute(f"INSERT INTO {table} (run_id, source_id, {cols}) SELECT run_id, source_id, {cols} FROM _bl_extra")
+            con.execute(
+                f"INSERT INTO {table} (run_id, source_id, {cols}) SELECT run_id, source_id, {cols} FROM _bl_extra"
+            )
             con.unregister("_bl_extra")
     for name in ("_bl_runs", "_bl_ids", "_bl_results", "_bl_hw", "_bl_models"):
         con.unregister(name)

@@ -52,7 +52,9 @@ def check(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         n, examples = con.execute(f"SELECT count(*), list(id ORDER BY id)[1:5] FROM ({q})").fetchone()  # type: ignore[misc]
         if n:
             rows.append({"kind": kind, "problem": what, "count": n, "examples": [str(e) for e in examples]})
-    return pl.DataFrame(rows, schema={"kind": pl.Utf8, "problem": pl.Utf8, "count": pl.Int64, "examples": pl.List(pl.Utf8)})
+    return pl.DataFrame(
+        rows, schema={"kind": pl.Utf8, "problem": pl.Utf8, "count": pl.Int64, "examples": pl.List(pl.Utf8)}
+    )
 
 
 def stats(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, Any]:

@@ -10,9 +10,23 @@ from benchlab.cli import cli, main
 @pytest.fixture
 def files(tmp_path):
     good = tmp_path / "good.jsonl"
-    good.write_text("\n".join(json.dumps({"benchmark": "b", "model": "m", "hardware": "cpu", "metric": "latency",
-                                          "value": v, "unit": "ms", "commit": f"c{i}"})  # fmt: skip
-                              for i, v in enumerate([5.0, 5.1, 7.0])) + "\n")
+    good.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "benchmark": "b",
+                    "model": "m",
+                    "hardware": "cpu",
+                    "metric": "latency",
+                    "value": v,
+                    "unit": "ms",
+                    "commit": f"c{i}",
+                }
+            )  # fmt: skip
+            for i, v in enumerate([5.0, 5.1, 7.0])
+        )
+        + "\n"
+    )
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"benchmark": "b", "metric": "latency", "value": "x", "unit": "ms"}\n')
     return good, bad
@@ -51,7 +65,10 @@ def test_query_and_maintenance_commands(files, tmp_path, capsys):
     assert "no integrity problems" in capsys.readouterr().out
     assert main(["stats", "--store", db, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["results"] == 3
-    assert main(["sql", "SELECT count(*) AS n FROM results WHERE value > ?", "--param", "5.05", "--store", db, "--json"]) == 0
+    assert (
+        main(["sql", "SELECT count(*) AS n FROM results WHERE value > ?", "--param", "5.05", "--store", db, "--json"])
+        == 0
+    )
     assert json.loads(capsys.readouterr().out) == [{"n": 2}]
     bk = tmp_path / "bk.duckdb"
     assert main(["backup", str(bk), "--store", db]) == 0

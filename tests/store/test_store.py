@@ -47,7 +47,9 @@ def test_default_path_follows_env(tmp_path, monkeypatch):
 def test_older_store_is_migrated_in_place_keeping_its_data(tmp_path):
     path = tmp_path / "old.duckdb"
     with duckdb.connect(str(path)) as con:
-        con.execute("CREATE TABLE benchlab_schema (version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+        con.execute(
+            "CREATE TABLE benchlab_schema (version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
         number, name, sql = _schema.migrations()[0]
         con.execute(sql)
         con.execute("INSERT INTO benchlab_schema (version, name) VALUES (?, ?)", [number, name])
