@@ -12,7 +12,15 @@ few power and energy rows are left out).
 Every row is predicted by a model fitted without it; the conformal calibration
 (CV+) runs inside each training fold, so the interval coverage is out of sample
 too.  The plain additive log model (system effect + workload effect, least
-squares) is evaluated on the same folds for comparison.
+squares; an unseen system gets the mean effect of the systems with its
+accelerator, an unseen workload that of its model's workloads) is evaluated on
+the same folds for comparison.  Its training error (fitted on all rows and
+scored on the same rows) is printed too: 8.7 % MAPE on all rows, close to the
+8.8 % quoted for "a plain additive log model" (within ±10 %: 68 %, not the
+quoted 73 %; no variant tried — closed division only, other workload
+definitions, other error definitions — reproduces both figures).  Held out,
+the same model's MAPE is several times larger: the quoted figure reads as
+in-sample, not as a prediction of unmeasured results.
 
 Run:  python benchmarks/predict_mlperf.py [summary_results.json] [--folds 10] [--seed 0]
 """
@@ -26,8 +34,6 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
-import scipy.sparse.linalg as sla
 
 import benchlab.ingest
 from benchlab.predict import accuracy, cross_validate
@@ -49,44 +55,72 @@ def seen_mask(frame: pl.DataFrame, folds: np.ndarray) -> np.ndarray:
     return out
 
 
-def additive_baseline(frame: pl.DataFrame, folds: np.ndarray) -> np.ndarray:
-    """K-fold predictions of ``log value = system effect + workload effect`` (per metric, least squares).
+def _fit_additive(h: np.ndarray, w: np.ndarray, y: np.ndarray) -> tuple[float, dict, dict]:
+    """Least-squares ``y = mean + a[h] + b[w]`` with the system effects centred (sum zero)."""
+    hs, hi = np.unique(h, return_inverse=True)
+    ws, wi = np.unique(w, return_inverse=True)
+    X = np.zeros((len(y), len(hs) + len(ws)))
+    X[np.arange(len(y)), hi] = 1.0
+    X[np.arange(len(y)), len(hs) + wi] = 1.0
+    mean = float(y.mean())
+    coef = np.linalg.lstsq(X, y - mean, rcond=None)[0]  # minimum norm: identifiable up to a shift
+    a, b = coef[: len(hs)], coef[len(hs) :]
+    shift = a.mean()
+    return mean, dict(zip(hs, a - shift, strict=True)), dict(zip(ws, b + shift, strict=True))
 
-    The workload is everything but the hardware (model, scenario, accuracy
-    target, division, precision …).  A level unseen in the training folds
-    contributes nothing (its effect is the mean).
+
+def _effect(level: str, table: dict, group_of: dict, fallback_of: dict | None = None) -> float:
+    """A level's effect; an unseen level gets the mean effect of its group (else of its fallback group, else 0)."""
+    if level in table:
+        return table[level]
+    for groups in (group_of, fallback_of or {}):
+        g = groups.get(level)
+        if g is not None:
+            peers = [v for k, v in table.items() if groups.get(k) == g]
+            if peers:
+                return float(np.mean(peers))
+    return 0.0
+
+
+def additive_baseline(
+    frame: pl.DataFrame, folds: np.ndarray | None, devices: dict[str, str] | None = None
+) -> np.ndarray:
+    """Predictions of the plain additive log model ``log value = mean + system effect + workload effect``.
+
+    Least squares per metric; the workload is everything but the hardware
+    (model, scenario, accuracy target, division, precision …).  With ``folds``
+    every row is predicted by a fit on the other folds, and a level unseen
+    there gets the mean effect of comparable levels: an unseen system that of
+    the training systems with its accelerator (catalogue ``device_name``),
+    else 0 (an average system); an unseen workload that of the training
+    workloads of the same model and unit, else of the same unit.  With
+    ``folds=None`` the model is fitted on all rows and predicts the same rows:
+    its training error, not a prediction of anything unmeasured.
     """
     ident = ["benchmark", "model", "batch_size", "seq_len", "precision", "params", "metric", "unit"]
     f = frame.with_columns(
         _w=pl.concat_str([pl.col(c).cast(pl.Utf8).fill_null("∅") for c in ident], separator="|"),
         _h=pl.col("hardware").fill_null("∅"),
-        _y=pl.col("value").log(),
+        _mu=pl.concat_str([pl.col(c).cast(pl.Utf8).fill_null("∅") for c in ("model", "metric", "unit")]),
+        _u=pl.concat_str([pl.col(c).cast(pl.Utf8).fill_null("∅") for c in ("metric", "unit")]),
     )
-    pred = np.full(f.height, np.nan)
-    for j in np.unique(folds):
-        tr, te = folds != j, folds == j
-        for metric in f["metric"].unique().to_list():
-            m = (f["metric"] == metric).to_numpy()
-            a, b = tr & m, te & m
-            if not a.any() or not b.any():
+    h, w, metric = f["_h"].to_numpy(), f["_w"].to_numpy(), f["metric"].to_numpy()
+    y = np.log(f["value"].to_numpy())
+    dev_of = {k: v for k, v in (devices or {}).items() if v}
+    model_of = dict(zip(w, f["_mu"].to_numpy(), strict=True))
+    unit_of = dict(zip(w, f["_u"].to_numpy(), strict=True))
+    fold = np.zeros(len(y), dtype=np.int64) if folds is None else folds
+    pred = np.full(len(y), np.nan)
+    for j in np.unique(fold):
+        for m in np.unique(metric):
+            te = (fold == j) & (metric == m)
+            tr = ((fold != j) if folds is not None else np.ones(len(y), dtype=bool)) & (metric == m)
+            if not te.any() or not tr.any():
                 continue
-            hs = {h: i for i, h in enumerate(f["_h"].filter(pl.Series(a)).unique().to_list())}
-            ws = {w: i for i, w in enumerate(f["_w"].filter(pl.Series(a)).unique().to_list())}
-
-            def design(mask: np.ndarray, hs: dict = hs, ws: dict = ws) -> sp.csr_matrix:
-                hi = np.array([hs.get(h, -1) for h in f["_h"].filter(pl.Series(mask)).to_list()])
-                wi = np.array([ws.get(w, -1) for w in f["_w"].filter(pl.Series(mask)).to_list()])
-                r = np.arange(len(hi))
-                oh, ow = hi >= 0, wi >= 0
-                return sp.hstack([
-                    sp.csr_matrix((np.ones(oh.sum()), (r[oh], hi[oh])), shape=(len(hi), len(hs))),
-                    sp.csr_matrix((np.ones(ow.sum()), (r[ow], wi[ow])), shape=(len(hi), len(ws))),
-                ]).tocsr()  # fmt: skip
-
-            y = f["_y"].to_numpy()[a]
-            mu = y.mean()
-            coef = sla.lsqr(design(a), y - mu, damp=1e-3, atol=1e-10, btol=1e-10)[0]
-            pred[b] = np.exp(design(b) @ coef + mu)
+            mean, a, b = _fit_additive(h[tr], w[tr], y[tr])
+            ea = np.array([_effect(x, a, dev_of) for x in h[te]])
+            eb = np.array([_effect(x, b, model_of, unit_of) for x in w[te]])
+            pred[te] = np.exp(mean + ea + eb)
     return pred
 
 
@@ -117,7 +151,9 @@ def main() -> None:
     rows, summary = cross_validate(frame, k=args.folds, hardware=batch.hardware, models=batch.models, seed=args.seed)
     elapsed = time.perf_counter() - t0
     folds = rows["fold"].to_numpy()
-    base = additive_baseline(rows, folds)
+    devices = dict(zip(batch.hardware["name"].to_list(), batch.hardware["device_name"].to_list(), strict=True))
+    base = additive_baseline(rows, folds, devices)
+    in_sample = additive_baseline(rows, None)
     y = rows["value"].to_numpy()
 
     pred, lo, hi = rows["prediction"].to_numpy(), rows["lower"].to_numpy(), rows["upper"].to_numpy()
@@ -128,6 +164,9 @@ def main() -> None:
     print(f"\nrows the additive model can place (system and workload both in the training folds: {seen.sum()})")
     show("additive log model (baseline)", accuracy(y[seen], base[seen]))
     show("benchlab PerformanceModel", accuracy(y[seen], pred[seen], lo[seen], hi[seen]))
+    print("\nthe additive model's training error (fitted on all rows, predicting the same rows; "
+          "no row held out)")  # fmt: skip
+    show("additive log model, in-sample", accuracy(y, in_sample))
     div = rows["params"].str.extract(r'"division":"(\w+)"').fill_null("?").to_numpy()
     for d in ("closed", "open"):
         m = div == d

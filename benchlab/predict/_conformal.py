@@ -18,10 +18,11 @@ worst case and is ``1 - alpha`` in practice.  Split conformal (Lei et al. 2018)
 uses one calibration split and guarantees ``1 - alpha`` exactly (marginally);
 benchlab switches to it for large data, where K refits would cost too much.
 
-The model calibrates predictions that rest on measured neighbours and those
-made from features alone separately (a Mondrian taxonomy, Vovk et al. 2005,
-"Algorithmic Learning in a Random World", ch. 4), so that each kind gets the
-stated coverage rather than only their mix.
+The model calibrates predictions that rest on measured neighbours, those that
+rest on parallel workload pairs and those made from features alone separately
+(a Mondrian taxonomy, Vovk et al. 2005, "Algorithmic Learning in a Random
+World", ch. 4), so that each kind gets the stated coverage rather than only
+their mix.
 
 Written by hand (about 60 lines) because the packaged implementations (MAPIE)
 expect scikit-learn estimators over a fixed feature matrix, whereas these

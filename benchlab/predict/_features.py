@@ -22,6 +22,13 @@ type and device) with the workload parts, numeric slopes (log batch size, log
 sequence length, catalogue numbers such as accelerator count or memory) and
 bags of name tokens (``H100``, ``SXM``, ``x8``).  Levels are encoded against
 the training vocabulary, so unseen levels simply contribute nothing.
+
+Device count
+------------
+:func:`prepare` also adds :data:`DEVICES`, how many of its ``device_name`` a
+system has (from the hardware catalogue's metadata); the neighbour model uses
+its log to relate systems built on the same device (an 8-GPU system to a
+1-GPU one), not the design.
 """
 
 from __future__ import annotations
@@ -35,13 +42,17 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-__all__ = ["IDENTITY", "WORKLOAD_PARTS", "prepare", "cells", "Design", "metric_group"]
+__all__ = ["IDENTITY", "WORKLOAD_PARTS", "DEVICES", "prepare", "cells", "Design", "metric_group"]
 
 #: Columns that identify a configuration (the series identity without ``metric``).
 IDENTITY = ("benchmark", "model", "hardware", "batch_size", "seq_len", "precision", "params", "metric")
 #: Parts of a workload (identity without the hardware), plus the unit.
 WORKLOAD_PARTS = ("benchmark", "model", "batch_size", "seq_len", "precision", "params", "metric", "unit")
 _NULL = "\u2205"  # printed for a missing level; never a real label
+#: How many of its device (``device_name``) a system has: the catalogue's
+#: ``device_count``, else its ``accelerator_count``, else — for CPU-only
+#: hardware, whose device is the host processor — processors per node × nodes.
+DEVICES = "hw_devices"
 _SEP = "\x1f"
 
 
@@ -133,7 +144,8 @@ def prepare(
     -------
     polars.DataFrame
         ``frame`` plus ``hw`` and ``workload`` keys, ``group`` (metric group),
-        ``sign``, parsed ``param:*`` columns and catalogue attributes.
+        ``sign``, parsed ``param:*`` columns, catalogue attributes and the
+        device count (:data:`DEVICES`).
     """
     schema = {
         "benchmark": pl.Utf8, "model": pl.Utf8, "model_family": pl.Utf8, "hardware": pl.Utf8,
@@ -177,7 +189,20 @@ def prepare(
         ).drop("hwc:type")
     if "mdlc:family" in f.columns:
         f = f.with_columns(model_family=pl.coalesce("model_family", "mdlc:family")).drop("mdlc:family")
-    return f
+    return f.with_columns(_device_count(f.columns).alias(DEVICES))
+
+
+def _device_count(columns: Sequence[str]) -> pl.Expr:
+    """The number of devices of the hardware's ``device_name`` (see :data:`DEVICES`); null when unknown."""
+
+    def num(c: str) -> pl.Expr:
+        return pl.col(c).cast(pl.Float64) if c in columns else pl.lit(None, pl.Float64)
+
+    acc = num("hwn:accelerator_count")
+    sockets = num("hwn:host_processors_per_node") * num("hwn:nodes").fill_null(1.0)
+    cpu_only = (acc == 0) | (pl.col("hardware_type") == "cpu")
+    count = pl.coalesce(num("hwn:device_count"), pl.when(acc > 0).then(acc), pl.when(cpu_only).then(sockets))
+    return pl.when(count > 0).then(count).otherwise(None)
 
 
 def cells(prepared: pl.DataFrame) -> pl.DataFrame:
@@ -261,10 +286,12 @@ def _key_expr(cols: tuple[str, ...]) -> pl.Expr:
 def _numeric(f: pl.DataFrame, col: str) -> np.ndarray:
     x = f[col].cast(pl.Float64).to_numpy().astype(float, copy=True)
     if col.startswith(("hwn:", "mdln:")):
-        # sizes and counts act multiplicatively: use log(1 + x), which keeps a
-        # count of zero (a CPU-only system has 0 accelerators) meaningful
+        # sizes and counts act multiplicatively: use log(x), so that 8 vs 1
+        # accelerators is the same step as 16 vs 2.  A zero (a CPU-only system
+        # has 0 accelerators) has no log: the slope leaves it out, and the
+        # hardware type tells CPUs from accelerators.
         with np.errstate(divide="ignore", invalid="ignore"):
-            x = np.where(x >= 0, np.log1p(np.where(x >= 0, x, 0.0)), np.nan)
+            x = np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), np.nan)
     return x
 
 
@@ -383,10 +410,20 @@ class Encoding:
                 self.vocab[g.name] = voc
             kept.append(g)
         self.groups = kept
-        numeric = {x: _numeric(f, x) for x in {g.numeric for g in plain if g.numeric is not None}}
+        numeric = self._numerics(f, plain)
         ptr, tcode = self._tokens(f)
         self.train = Encoded(n, codes, numeric, ptr, tcode)
         return self
+
+    @staticmethod
+    def _numerics(f: pl.DataFrame, plain: list[_Group]) -> dict[str, np.ndarray]:
+        """The numbers the design's slopes use, plus the log device count (for the neighbour model)."""
+        numeric = {x: _numeric(f, x) for x in {g.numeric for g in plain if g.numeric is not None}}
+        if DEVICES in f.columns:
+            x = f[DEVICES].cast(pl.Float64).to_numpy().astype(float, copy=True)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                numeric[DEVICES] = np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), np.nan)
+        return numeric
 
     def _tokens(self, f: pl.DataFrame) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """CSR token structure per token group: tokenise each distinct name once."""
@@ -437,7 +474,7 @@ class Encoding:
             ]
         )
         codes = {g.name: idx[g.name].to_numpy() for g in plain}
-        numeric = {x: _numeric(f, x) for x in {g.numeric for g in plain if g.numeric is not None}}
+        numeric = self._numerics(f, plain)
         ptr, tcode = self._tokens(f)
         return Encoded(f.height, codes, numeric, ptr, tcode)
 
