@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from benchlab.errors import QueryError
+from benchlab.store._query import condition
 
 if TYPE_CHECKING:
     from benchlab.store import Store
@@ -124,20 +125,10 @@ def load_predictions(store: Store, **filters: Any) -> pl.DataFrame:
         raise QueryError(f"cannot filter predictions on {bad}; filterable: {', '.join(_FILTERABLE)}")
     clauses: list[str] = []
     params: list[Any] = []
-    for name, value in filters.items():
-        col = f'"{name}"'
-        if value is None:
-            clauses.append(f"{col} IS NULL")
-        elif isinstance(value, list | tuple | set):
-            values = list(value)
-            if not values:
-                clauses.append("FALSE")
-                continue
-            clauses.append(f"{col} IN ({', '.join('?' for _ in values)})")
-            params.extend(values)
-        else:
-            clauses.append(f"{col} = ?")
-            params.append(value)
+    for name, value in filters.items():  # names were checked against _FILTERABLE above
+        clause, values = condition(f'"{name}"', value)
+        clauses.append(clause)
+        params.extend(values)
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     query = f"SELECT * FROM predictions{where} ORDER BY prediction_id"
     with store._connect() as con:

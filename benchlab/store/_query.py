@@ -168,6 +168,22 @@ def select_list(samples: bool) -> str:
     return ", ".join(cols)
 
 
+def condition(expr: str, value: Any) -> tuple[str, list[Any]]:
+    """One filter as SQL with ``?`` placeholders: a value, a list of values, or ``None`` (missing).
+
+    ``expr`` must be a column expression benchlab wrote, never user text; the
+    value always travels as a parameter.
+    """
+    if value is None:
+        return f"{expr} IS NULL", []
+    if isinstance(value, Sequence | set) and not isinstance(value, str | bytes):
+        values = list(value)
+        if not values:
+            return "FALSE", []
+        return f"{expr} IN ({', '.join('?' * len(values))})", values
+    return f"{expr} = ?", [value]
+
+
 def where(filters: Mapping[str, Any], since: object = None, until: object = None) -> tuple[str, list[Any]]:
     """WHERE clause and parameters for ``column=value`` / ``column=[values]`` filters."""
     clauses: list[str] = []
@@ -175,19 +191,9 @@ def where(filters: Mapping[str, Any], since: object = None, until: object = None
     for name, value in filters.items():
         if name not in FILTERABLE:
             raise QueryError(f"cannot filter on {name!r}; filterable columns: {', '.join(FILTERABLE)}")
-        expr = COLUMN_SQL[name]
-        if value is None:
-            clauses.append(f"{expr} IS NULL")
-        elif isinstance(value, Sequence) and not isinstance(value, str | bytes):
-            values = list(value)
-            if not values:
-                clauses.append("FALSE")
-                continue
-            clauses.append(f"{expr} IN ({', '.join('?' * len(values))})")
-            params.extend(values)
-        else:
-            clauses.append(f"{expr} = ?")
-            params.append(value)
+        clause, values = condition(COLUMN_SQL[name], value)
+        clauses.append(clause)
+        params.extend(values)
     for bound, op in ((since, ">="), (until, "<")):
         if bound is not None:
             clauses.append(f"ru.started_at {op} ?")
