@@ -56,11 +56,17 @@ Method (per metric group, in log space; see :mod:`benchlab.predict._features`)
    fp16 → int8, 99 % → 99.9 % accuracy target — on the systems that ran both.
 5. **Pooling.**  The ``k`` most precise estimates (prior, neighbours and —
    when the configuration itself was measured — its own measurement) are
-   combined by inverse-variance weighting; an estimate repeated by two routes
-   (the hardware-side and workload-side ratio over one shared measurement are
-   the same number) counts once.  The model's difficulty for the target is
-   ``sigma^2 = 1/sum(w) + sum(w (e - mu)^2)/sum(w)``: the pooled variance plus
-   the disagreement between the estimates.  Conformal prediction
+   combined by inverse-variance weighting made robust by Student-t weights
+   with one degree of freedom: an estimate ``e`` far from the pooled value
+   ``mu`` relative to its own variance and the pooled one (``r^2 = (e - mu)^2
+   / (v + 1/sum(w))``) has its weight divided by ``1 + r^2`` (three
+   reweighting steps from the inverse-variance mean), so one neighbour ratio
+   that disagrees with the others cannot drag the estimate.  An estimate
+   repeated by two routes (the hardware-side and workload-side ratio over one
+   shared measurement are the same number) counts once.  The model's
+   difficulty for the target is ``sigma^2 = 1/sum(w) + sum(w (e - mu)^2)/sum(w)``
+   (``w = 1/v``): the pooled variance plus the disagreement between the
+   estimates, measured around the robust ``mu``.  Conformal prediction
    (:mod:`benchlab.predict._conformal`) turns ``sigma`` into calibrated
    intervals: normalized scores ``|z - mu| / sqrt(sigma^2 + beta^2)`` with
    ``beta^2`` the median ``sigma^2`` of the calibration cells (Papadopoulos et
@@ -71,10 +77,13 @@ Method (per metric group, in log space; see :mod:`benchlab.predict._features`)
    borrows from the features class, then from all).
 
 The hyper-parameters (``k = 5`` neighbours, ridge penalty 0.3, one pseudo
-observation wherever a spread or slope is shrunk) were set once on reasoning
+observation wherever a spread or slope is shrunk, one degree of freedom for
+the robust pooling weights) were set once on reasoning
 and checked for sensitivity on the MLPerf v4.1 K-fold (MAPE moved by
 < 0.3 points for k in 3..10 and penalty in 0.1..1); they are not tuned per
-dataset.  Steps 3 and 4 and the support-dependent ``v0`` add no constant of
+dataset (the robust weights were checked on 5 fold seeds of that K-fold, as a
+whole: mean MAPE 8.18 % → 8.12 %, within ±10 % 87.8 % → 88.9 %, coverage
+unchanged).  Steps 3 and 4 and the support-dependent ``v0`` add no constant of
 their own.
 
 Everything is vectorised with NumPy/SciPy (dense hardware × workload matrices,
@@ -108,7 +117,7 @@ __all__ = ["PerformanceModel", "PredictionError", "MODEL_NAME", "MODEL_VERSION"]
 
 MODEL_NAME = "benchlab.predict.PerformanceModel"
 #: Bump when the method changes in a way that changes predictions.
-MODEL_VERSION = "1.1"
+MODEL_VERSION = "1.2"
 
 #: public label of each basis code; 3 = parallel workload pairs (a "neighbours" prediction
 #: for a workload without directly comparable measurements, calibrated as its own class)
@@ -709,11 +718,14 @@ class _Core:
         return self._combine(E, V)
 
     def _combine(self, E: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Inverse-variance pooling of the ``k`` most precise estimates per row.
+        """Robust inverse-variance pooling of the ``k`` most precise estimates per row.
 
         Column 0 is the prior, column 1 the direct measurement, the rest
         neighbour estimates; returns ``mu``, ``sigma^2``, the basis code and
-        the number of neighbours used.
+        the number of neighbours used.  ``mu`` starts at the inverse-variance
+        mean and is refined by three steps of Student-t (one degree of
+        freedom) reweighting; ``sigma^2`` is the pooled variance plus the
+        inverse-variance weighted disagreement around that ``mu``.
         """
         k = min(self.neighbours, V.shape[1])
         # the 3k most precise, in order of variance (then value); an estimate
@@ -736,6 +748,13 @@ class _Core:
         sw = wts.sum(axis=1)
         Es = np.where(wts > 0, Es, 0.0)
         mu = (wts * Es).sum(axis=1) / sw
+        # Student-t (one degree of freedom) reweighting: an estimate far from the others,
+        # relative to its own variance and the pooled one, loses weight
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for _ in range(3):
+                r2 = np.where(wts > 0, (Es - mu[:, None]) ** 2 / (Vs + 1.0 / sw[:, None]), 0.0)
+                rw = wts / (1.0 + r2)
+                mu = (rw * Es).sum(axis=1) / rw.sum(axis=1)
         spread = (wts * (Es - mu[:, None]) ** 2).sum(axis=1) / sw
         var = 1.0 / sw + spread
         used_nb = ((idx >= 2) & (wts > 0)).sum(axis=1)

@@ -188,3 +188,21 @@ def test_errors_are_prediction_errors() -> None:
         model.predict(f.head(2).with_columns(metric=pl.lit("memory"), unit=pl.lit("MB")))
     with pytest.raises(ValueError, match="coverage"):
         PerformanceModel(coverage=1.5)
+
+
+def test_robust_pooling_resists_one_outlying_estimate() -> None:
+    from benchlab.predict._model import _Core
+
+    core = _Core(shared=None)  # type: ignore[arg-type]  # pooling needs no fitted state
+    # column 0: prior, 1: direct measurement (none), then neighbours; k = 5 pools the
+    # five most precise: four agreeing neighbours and one far off
+    V = np.array([[1.0, np.inf, 0.1, 0.1, 0.1, 0.1, 0.1]])
+    E = np.array([[2.0, 0.0, 2.0, 2.02, 1.98, 2.01, 4.0]])
+    mu, var, basis, n_nb = core._combine(E, V)
+    assert n_nb[0] == 5 and basis[0] == 1
+    plain = float(np.mean([2.0, 2.02, 1.98, 2.01, 4.0]))  # inverse-variance mean: 2.40
+    assert abs(mu[0] - 2.0) < 0.5 * abs(plain - 2.0)
+    assert var[0] > 0.1 / 5  # the disagreement still widens sigma^2
+    # agreeing estimates: the robust weights change (almost) nothing
+    mu2, var2, *_ = core._combine(np.array([[2.0, 0.0, 2.0, 2.01, 1.99, 2.0, 2.0]]), V)
+    assert abs(mu2[0] - 2.0) < 1e-3 and var2[0] < var[0]
