@@ -20,7 +20,9 @@ closing the file).
 
 Run from the repository root::
 
-    python benchmarks/store_ingest.py [--rows N] [--json-rows N] [--repeat K] [--keep DIR]
+    python benchmarks/store_ingest.py [--rows N] [--json-rows N] [--repeat K] [--keep DIR] [--json-only]
+
+``--json-only`` leaves out the Parquet part (and the generation of its file).
 """
 
 from __future__ import annotations
@@ -96,61 +98,71 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json-rows", type=int, default=200_000, help="results in the JSON files")
     ap.add_argument("--repeat", type=int, default=3, help="repetitions (best kept)")
     ap.add_argument("--keep", type=Path, help="folder to keep (and reuse) the generated files in")
+    ap.add_argument("--json-only", action="store_true", help="only the JSON part (no Parquet file, no COPY)")
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="benchlab-ingest-"))
     data = args.keep or work
     data.mkdir(parents=True, exist_ok=True)
     try:
-        commits = max(1, args.rows // args.series)
-        parquet = data / f"results-{args.series}x{commits}.parquet"
-        if not parquet.exists():
-            w, _, n = timed(lambda: _synthetic.write_parquet(parquet, args.series, commits))
-            print(f"generated {n:,} results in {parquet.name} ({parquet.stat().st_size / 1e6:.0f} MB) in {w:.1f} s")
-        n_rows = args.series * commits
-        print(f"\nParquet ingest, {n_rows:,} results, best of {args.repeat}")
-        # Interleave the two so that load from other processes hits both alike.
-        ref_w, ref_c, ing_w, ing_c = [], [], [], []
-        for i in range(args.repeat):
-            w, c, _ = timed(lambda i=i: copy_reference(parquet, work, i))
-            ref_w.append(w)
-            ref_c.append(c)
-            store = fresh_store(work, i)
-            w, c, _ = timed(lambda store=store: store_ingest(store, parquet, n_rows))
-            ing_w.append(w)
-            ing_c.append(c)
-            print(f"  round {i + 1}: COPY {ref_w[-1]:6.2f} s (cpu {ref_c[-1]:6.2f})   "
-                  f"store.ingest {ing_w[-1]:6.2f} s (cpu {ing_c[-1]:6.2f})")  # fmt: skip
-        copy_w, copy_c, ingest_w, ingest_c = min(ref_w), min(ref_c), min(ing_w), min(ing_c)
-        print(f"{'':24s}{'wall s':>9s}{'cpu s':>9s}")
-        print(f"{'DuckDB COPY':24s}{copy_w:9.2f}{copy_c:9.2f}")
-        print(f"{'store.ingest':24s}{ingest_w:9.2f}{ingest_c:9.2f}")
-        print(f"{'ratio (target <= 2)':24s}{ingest_w / copy_w:9.2f}{ingest_c / copy_c:9.2f}")
-        print(f"store.ingest throughput: {n_rows / ingest_w:,.0f} results/s")
-        # Where the time goes (one more run, split at the importer/store boundary).
-        store = fresh_store(work, args.repeat)
-        w_read, c_read, batch = timed(lambda: get_importer("native-parquet").read(parquet))
-        w_write, c_write, _ = timed(lambda batch=batch: store.write(batch))  # type: ignore[misc]
-        print(f"  of which: read + validate {w_read:.2f} s (cpu {c_read:.2f}), "
-              f"write {w_write:.2f} s (cpu {c_write:.2f})")  # fmt: skip
-        batch = None  # free it before the JSON part
-
-        json_commits = max(1, args.json_rows // 200)
-        n_json = 200 * json_commits
-        doc = data / f"results-200x{json_commits}.json"
-        lines = data / f"results-200x{json_commits}.jsonl"
-        if not doc.exists():
-            _synthetic.write_json_document(doc, 200, json_commits)
-        if not lines.exists():
-            _synthetic.write_jsonl(lines, 200, json_commits)
-        print(f"\nJSON ingest (read + write), {n_json:,} results, best of {args.repeat}")
-        print(f"{'format':24s}{'wall s':>9s}{'cpu s':>9s}{'results/s':>12s}  (target >= 100,000)")
-        for label, path in (("native JSON document", doc), ("native JSON Lines", lines)):
-            w, c = best_ingest(args.repeat, path, work, n_json)
-            print(f"{label:24s}{w:9.2f}{c:9.2f}{n_json / w:12,.0f}")
+        if not args.json_only:
+            parquet_part(args, work, data)
+        json_part(args, work, data)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def parquet_part(args: argparse.Namespace, work: Path, data: Path) -> None:
+    """Part 1: a native Parquet file through store.ingest next to DuckDB's own COPY."""
+    commits = max(1, args.rows // args.series)
+    parquet = data / f"results-{args.series}x{commits}.parquet"
+    if not parquet.exists():
+        w, _, n = timed(lambda: _synthetic.write_parquet(parquet, args.series, commits))
+        print(f"generated {n:,} results in {parquet.name} ({parquet.stat().st_size / 1e6:.0f} MB) in {w:.1f} s")
+    n_rows = args.series * commits
+    print(f"\nParquet ingest, {n_rows:,} results, best of {args.repeat}")
+    # Interleave the two so that load from other processes hits both alike.
+    ref_w, ref_c, ing_w, ing_c = [], [], [], []
+    for i in range(args.repeat):
+        w, c, _ = timed(lambda i=i: copy_reference(parquet, work, i))
+        ref_w.append(w)
+        ref_c.append(c)
+        store = fresh_store(work, i)
+        w, c, _ = timed(lambda store=store: store_ingest(store, parquet, n_rows))
+        ing_w.append(w)
+        ing_c.append(c)
+        print(f"  round {i + 1}: COPY {ref_w[-1]:6.2f} s (cpu {ref_c[-1]:6.2f})   "
+              f"store.ingest {ing_w[-1]:6.2f} s (cpu {ing_c[-1]:6.2f})")  # fmt: skip
+    copy_w, copy_c, ingest_w, ingest_c = min(ref_w), min(ref_c), min(ing_w), min(ing_c)
+    print(f"{'':24s}{'wall s':>9s}{'cpu s':>9s}")
+    print(f"{'DuckDB COPY':24s}{copy_w:9.2f}{copy_c:9.2f}")
+    print(f"{'store.ingest':24s}{ingest_w:9.2f}{ingest_c:9.2f}")
+    print(f"{'ratio (target <= 2)':24s}{ingest_w / copy_w:9.2f}{ingest_c / copy_c:9.2f}")
+    print(f"store.ingest throughput: {n_rows / ingest_w:,.0f} results/s")
+    # Where the time goes (one more run, split at the importer/store boundary).
+    store = fresh_store(work, args.repeat)
+    w_read, c_read, batch = timed(lambda: get_importer("native-parquet").read(parquet))
+    w_write, c_write, _ = timed(lambda batch=batch: store.write(batch))  # type: ignore[misc]
+    print(f"  of which: read + validate {w_read:.2f} s (cpu {c_read:.2f}), "
+          f"write {w_write:.2f} s (cpu {c_write:.2f})")  # fmt: skip
+
+
+def json_part(args: argparse.Namespace, work: Path, data: Path) -> None:
+    """Part 2: native JSON document and JSON Lines through store.ingest."""
+    json_commits = max(1, args.json_rows // 200)
+    n_json = 200 * json_commits
+    doc = data / f"results-200x{json_commits}.json"
+    lines = data / f"results-200x{json_commits}.jsonl"
+    if not doc.exists():
+        _synthetic.write_json_document(doc, 200, json_commits)
+    if not lines.exists():
+        _synthetic.write_jsonl(lines, 200, json_commits)
+    print(f"\nJSON ingest (read + write), {n_json:,} results, best of {args.repeat}")
+    print(f"{'format':24s}{'wall s':>9s}{'cpu s':>9s}{'results/s':>12s}  (target >= 100,000)")
+    for label, path in (("native JSON document", doc), ("native JSON Lines", lines)):
+        w, c = best_ingest(args.repeat, path, work, n_json)
+        print(f"{label:24s}{w:9.2f}{c:9.2f}{n_json / w:12,.0f}")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ parameter grid (shared fields normalized once) and :meth:`ResultColumns.add_many
 appends values of one metric and unit in bulk when they are all plain finite
 non-negative numbers, falling back to :meth:`ResultColumns.add` one by one (same
 rows, same first error) otherwise.  :func:`bulk_results` builds a results table
-from whole, already validated columns (the pytest-benchmark Arrow path).
+from whole, already validated columns (the pytest-benchmark and MLPerf
+column-wise paths).
 
 Hand-written rather than delegated to ``_tabular.frame_to_batch`` because that
 path drops raw samples and run metadata, which these formats carry.  Every check
@@ -645,15 +646,15 @@ def canonical_params_many(items: Sequence[Mapping[str, Any] | None]) -> list[str
 def bulk_results(
     cases: pl.DataFrame,
     *,
-    run_index: int,
-    metric: str,
-    unit: str,
+    run_index: int | pl.Series,
+    metric: str | pl.Series,
+    unit: str | pl.Series,
     value: pl.Series,
     stats: Mapping[str, pl.Series] | None = None,
     n_samples: pl.Series | None = None,
     samples: pl.Series | None = None,
 ) -> pl.DataFrame:
-    """A results table in ``RESULT_SCHEMA`` from whole columns, for one run, metric and unit.
+    """A results table in ``RESULT_SCHEMA`` from whole, already validated columns.
 
     The column-wise counterpart of :meth:`ResultColumns.add` for importers that
     have already validated their values in bulk: nothing is checked here.
@@ -665,8 +666,9 @@ def bulk_results(
         ``model``, ``hardware``, ``hardware_type``, ``batch_size``, ``seq_len``,
         ``precision`` and ``params`` (canonical text), as :meth:`ResultColumns.case`
         would have produced them.
-    run_index, metric, unit : int, str, str
-        Shared by every row; ``unit`` is the unit the values are given in.
+    run_index, metric, unit : int, str, str or polars.Series
+        One for every row, or a column; ``unit`` is the unit the values are
+        given in, and must be one :func:`~benchlab.units.parse_unit` knows.
     value : polars.Series
         Finite, non-negative Float64 values in ``unit``.
     stats : dict of str to polars.Series, optional
@@ -674,31 +676,58 @@ def bulk_results(
     n_samples : polars.Series, optional
         Int64 sample counts.
     samples : polars.Series, optional
-        ``List(Float64)`` raw samples in ``unit``, nulls where absent.
+        ``List(Float64)`` raw samples in ``unit``, nulls where absent (one unit for
+        every row only).
     """
     n = cases.height
-    u = parse_unit(unit)
-    div = u.factor < 1  # same arithmetic as ResultColumns and Unit.convert
-    f = 1.0 / u.factor if div else u.factor
 
-    def conv(s: pl.Series) -> pl.Series:
-        return s / f if div else s * f
+    def every(x: object, name: str, dtype: pl.DataType) -> pl.Series:
+        if isinstance(x, pl.Series):
+            return x.cast(dtype).alias(name)
+        return pl.Series(name, [x], dtype=dtype).new_from_index(0, n)
 
+    units = every(unit, "orig_unit", pl.Utf8())
+    distinct = units.unique(maintain_order=True).to_list()
+    parsed = [parse_unit(u) for u in distinct]
+    if len(parsed) == 1:
+        u = parsed[0]
+        div = u.factor < 1  # same arithmetic as ResultColumns and Unit.convert
+        f = 1.0 / u.factor if div else u.factor
+
+        def conv(s: pl.Series) -> pl.Series:
+            return s / f if div else s * f
+
+        canonical = every(u.canonical, "unit", pl.Utf8())
+        direction = every(default_direction(u), "direction", pl.Utf8())
+    else:
+        if samples is not None:
+            raise ValueError("bulk_results: samples need one unit for every row")
+        # A factor per row: multiply by factors >= 1, divide by the reciprocal of smaller ones.
+        signed = [u.factor if u.factor >= 1 else -1.0 / u.factor for u in parsed]
+        factor = units.replace_strict(distinct, signed, return_dtype=pl.Float64)
+
+        def conv(s: pl.Series) -> pl.Series:
+            return pl.select(pl.when(factor < 0).then(s / -factor).otherwise(s * factor)).to_series()
+
+        canonical = units.replace_strict(distinct, [u.canonical for u in parsed], return_dtype=pl.Utf8)
+        direction = units.replace_strict(distinct, [default_direction(u) for u in parsed], return_dtype=pl.Utf8)
+
+    metrics = every(metric, "metric", pl.Utf8())
     parts = [pl.col(c).cast(pl.Utf8).fill_null("\x00") for c in _CASE_SCHEMA if c != "hardware_type"]
-    texts = cases.select(pl.concat_str([*parts, pl.lit(metric)], separator="\x1f")).to_series().to_list()
+    texts = cases.select(pl.concat_str([*parts, pl.lit(metrics)], separator="\x1f")).to_series().to_list()
     blake = hashlib.blake2b
     keys = [blake(t.encode(), digest_size=8).hexdigest() for t in texts]
     cols: dict[str, pl.Series] = {
-        "run_index": pl.Series("run_index", [run_index], dtype=pl.Int64).new_from_index(0, n),
+        "run_index": every(run_index, "run_index", pl.Int64()),
         "series_key": pl.Series("series_key", keys, dtype=pl.Utf8),
         **{c: cases.get_column(c).cast(dtype).alias(c) for c, dtype in _CASE_SCHEMA.items()},
-        "metric": pl.Series("metric", [metric], dtype=pl.Utf8).new_from_index(0, n),
-        "unit": pl.Series("unit", [u.canonical], dtype=pl.Utf8).new_from_index(0, n),
+        "metric": metrics,
+        "unit": canonical,
         "value": conv(value.cast(pl.Float64)).alias("value"),
-        "direction": pl.Series("direction", [default_direction(u)], dtype=pl.Utf8).new_from_index(0, n),
+        "direction": direction,
         "n_samples": _nulls("n_samples", pl.Int64(), n) if n_samples is None else n_samples.cast(pl.Int64),
         "orig_value": value.cast(pl.Float64).alias("orig_value"),
-        "orig_unit": pl.Series("orig_unit", [unit], dtype=pl.Utf8).new_from_index(0, n),
+        "orig_unit": units,
         "samples": (
             _nulls("samples", pl.List(pl.Float64()), n)
             if samples is None

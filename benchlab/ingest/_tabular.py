@@ -78,7 +78,7 @@ _LOOKUP_SPAN = 1 << 24
 
 def frame_to_batch(
     path: str,
-    format: str,  # noqa: A002 - the importer's word
+    format: str,  # the importer's word
     df: pl.DataFrame,
     where: Callable[[int], str],
     digest: str | None = None,
@@ -599,7 +599,7 @@ def _spread(key: pl.Series, old: pl.Series, values: pl.Series) -> pl.Series:
 
 
 def _hardware_type(df: pl.DataFrame, hardware: _Coded | None, hw_type: _Coded | None) -> pl.Series | None:
-    """Normalized hardware type per row: as given, else guessed from the name; none without hardware."""
+    """Normalized hardware type per row: as given, else guessed from the name (if there is one)."""
     if hardware is None:
         if hw_type is None:
             return None
@@ -610,8 +610,9 @@ def _hardware_type(df: pl.DataFrame, hardware: _Coded | None, hw_type: _Coded | 
         return pl.Series(by_code, dtype=pl.Utf8).gather(hardware.codes)
     key = _group_key(df, {"hardware": hardware, "hardware_type": hw_type}, ["hardware", "hardware_type"])
     first = _first_rows(key)
+    # As add_result: the type given, else one guessed from the name (none without a name).
     values = [
-        None if name is None else (normalize_hardware_type(given) or guess_hardware_type(name))
+        normalize_hardware_type(given) or (None if name is None else guess_hardware_type(name))
         for name, given in zip(hardware.at(first), hw_type.at(first), strict=True)
     ]
     return _spread(key, key.gather(first), pl.Series(values, dtype=pl.Utf8))
@@ -620,7 +621,7 @@ def _hardware_type(df: pl.DataFrame, hardware: _Coded | None, hw_type: _Coded | 
 def _models(df: pl.DataFrame, model: _Coded | None) -> pl.DataFrame:
     """Catalogue rows: each model with the first family given for it."""
     rows: dict[Any, Any] = {}
-    if "model_family" in df.columns:
+    if "model_family" in df.columns and df.get_column("model_family").null_count() < df.height:
         family = df.get_column("model_family")
         # First row of each model among the rows that name a family.
         given = family.is_not_null().arg_true() if family.null_count() else None

@@ -31,6 +31,23 @@ Identity conventions shared by the three, so that their records meet:
 The summary and the log importers read the matching system description next to
 them when it exists, so the hardware catalogue gets host memory and interconnect
 details; those files are part of the source's digest.
+
+A round table's run metadata keeps each record's provenance without repeating
+the system's: the fields a system's records share (``System``, ``Details``,
+``ID``, ``weight_data_types`` …) once on the run, from its first record, and per
+record (under ``records``, keyed by the ``Location`` below the system's results
+folder) its accuracy, and any of those fields where its value differs.
+
+Two paths build the same :class:`Batch` for ``mlperf-summary``.
+``_read_fast`` lets DuckDB parse the array into columns of JSON text
+(``_jsoncols``) and computes everything column-wise, calling this module's
+helpers (``split_model``, ``parse_precision``, ``_HardwareInfo`` …) once per
+distinct value or combination: a round of 200,000 records has a few hundred
+distinct benchmark/scenario/precision combinations and tens of thousands of
+systems.  It declines anything unusual, and ``_read_exact`` then reads the
+file record by record; that path is the reference, and the one every error
+message comes from.  ``tests/ingest/test_ingest_mlperf.py`` checks that both
+agree on random tables.
 """
 
 from __future__ import annotations
@@ -39,15 +56,20 @@ import ast
 import dataclasses
 import functools
 import json
+import math
 import re
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from benchlab.errors import IngestError
-from benchlab.frame import normalize_precision
-from benchlab.ingest._batch import Batch, BatchBuilder, file_digest
-from benchlab.ingest._columns import ResultColumns
+from benchlab.frame import normalize_hardware_type, normalize_precision
+from benchlab.ingest._batch import HARDWARE_SCHEMA, RUN_SCHEMA, Batch, BatchBuilder, file_digest
+from benchlab.ingest._columns import ResultColumns, bulk_results, fast_canonical_params
+from benchlab.ingest._json import _MISSING as _MISSING_TEXT
 from benchlab.ingest._json import (
     capacity_gb,
     clean_text,
@@ -59,6 +81,19 @@ from benchlab.ingest._json import (
     paused_gc,
     text,
 )
+from benchlab.ingest._jsoncols import (
+    JsonColumns,
+    by_value,
+    distinct_rows,
+    is_number,
+    is_text,
+    json_array_columns,
+    json_float,
+    json_object,
+    json_str,
+    text_of,
+)
+from benchlab.units import UnknownUnitError, parse_unit
 
 __all__ = [
     "IMPORTERS",
@@ -278,6 +313,20 @@ class _HardwareInfo:
 
     def add_to(self, b: BatchBuilder, location: str) -> tuple[str, str | None]:
         """Write the hardware entry; returns (type, vendor)."""
+        kind, vendor, device_name, mem, meta = self.entry()
+        b.add_hardware(
+            self.name,
+            type=kind,
+            device_name=device_name,
+            vendor=vendor,
+            memory_gb=mem,
+            metadata=meta,
+            location=location,
+        )
+        return kind, vendor
+
+    def entry(self) -> tuple[str, str | None, str | None, float | None, dict[str, Any]]:
+        """(type, vendor, device name, memory per device in GB, metadata) of the hardware entry."""
         f = self.facts
         acc = f.get("accelerator")
         if acc is not None and acc.lower() in ("n/a", "none", "0"):
@@ -321,16 +370,7 @@ class _HardwareInfo:
                 "system": sys or None,
             }
         )
-        b.add_hardware(
-            self.name,
-            type=kind,
-            device_name=acc or f.get("host_processor"),
-            vendor=vendor,
-            memory_gb=mem,
-            metadata=meta,
-            location=location,
-        )
-        return kind, vendor
+        return kind, vendor, acc or f.get("host_processor"), mem, meta
 
 
 def _keep(v: object) -> bool:
@@ -356,6 +396,39 @@ def _read_system_file(path: Path) -> dict[str, Any] | None:
     except (OSError, IngestError):
         return None
     return doc if isinstance(doc, dict) else None
+
+
+def _system_file(
+    root: Path, location: str | None, ident: tuple[str, str, str], folders: dict[tuple[str, str], Path | None]
+) -> Path | None:
+    """``<division>/<Submitter>/systems/<Platform>.json`` beside the summary, if present.
+
+    The folder part comes from the record's ``Location`` (else the identity).
+    ``folders`` remembers which ``systems`` folders exist (see :func:`_systems_folder`).
+    """
+    parts = location.split("/") if location else [ident[0], ident[1], "results", ident[2]]
+    if len(parts) < 4 or any(p in ("", ".", "..") or "\\" in p for p in parts[:4]):
+        return None
+    folder = _systems_folder(root, parts[0], parts[1], folders)
+    if folder is None:
+        return None
+    candidate = folder / f"{parts[3]}.json"
+    return candidate if candidate.is_file() else None
+
+
+def _systems_folder(
+    root: Path, division: str, submitter: str, folders: dict[tuple[str, str], Path | None]
+) -> Path | None:
+    """``<division>/<submitter>/systems`` if it is a folder, asked once per pair.
+
+    A round has a few hundred submitters and tens of thousands of systems, most
+    without a description: a file cannot be in a folder that does not exist.
+    """
+    key = (division, submitter)
+    if key not in folders:
+        folder = root / division / submitter / "systems"
+        folders[key] = folder if folder.is_dir() else None
+    return folders[key]
 
 
 def _add_model(b: BatchBuilder, model: str, location: str) -> None:
@@ -399,13 +472,13 @@ _PERF_UNITS = {
 }
 _POWER_UNITS = {"watts": ("power", "W"), "watt": ("power", "W"), "w": ("power", "W"),
                 "millijoules": ("energy", "mJ"), "joules": ("energy", "J"), "mj": ("energy", "mJ")}  # fmt: skip
-# Per-system fields: stored once on the run (from the system's first record) and
-# on a record only where it differs.  Per-record fields: always on the record.
-_SYSTEM_META = (("System", "system"), ("Availability", "availability"), ("Suite", "suite"), ("Details", "details"),
-                ("Code", "code"), ("Notes", "notes"))  # fmt: skip
-_SYSTEM_SRC, _SYSTEM_DST = tuple(s for s, _ in _SYSTEM_META), tuple(d for _, d in _SYSTEM_META)
-_RECORD_META = (("ID", "id"), ("weight_data_types", "weight_data_types"), ("inferred", "inferred"),
-                ("compliance", "compliance"), ("errors", "errors"), ("has_power", "has_power"))  # fmt: skip
+# Fields of a record that are (almost always) the same for every record of a
+# submitted system: stored once on the run, from the system's first record, and
+# on a record only where its value differs (an empty value then as null).
+_RUN_FIELDS = (("System", "system"), ("Availability", "availability"), ("Suite", "suite"), ("Details", "details"),
+               ("Code", "code"), ("Notes", "notes"), ("ID", "id"), ("weight_data_types", "weight_data_types"),
+               ("inferred", "inferred"), ("compliance", "compliance"), ("errors", "errors"),
+               ("has_power", "has_power"))  # fmt: skip
 
 
 @functools.lru_cache(maxsize=256)
@@ -436,6 +509,26 @@ class MLPerfSummary:
 
     @paused_gc
     def read(self, path: Path) -> Batch:
+        fast = self._read_fast(path)
+        return fast if fast is not None else self._read_exact(path)
+
+    def _read_fast(self, path: Path) -> Batch | None:
+        """The same Batch as :meth:`_read_exact`, column-wise from DuckDB; ``None`` if not sure.
+
+        Declines (and the exact path then decides, errors included) whenever
+        anything is unusual: see ``_jsoncols`` for the parse, and every
+        ``_Decline`` in ``_SummaryColumns`` for the records.
+        """
+        got = json_array_columns(path, _FAST_FIELDS)
+        if got is None:
+            return None
+        try:
+            return _SummaryColumns(path, self.name, got).batch()
+        except _Decline:
+            return None
+
+    def _read_exact(self, path: Path) -> Batch:
+        """The reference path: one record at a time, every error named."""
         doc = load_json(path)
         if not isinstance(doc, list):
             raise IngestError(path, None, f"an MLPerf summary is a JSON array of records, got {type(doc).__name__}")
@@ -449,6 +542,7 @@ class MLPerfSummary:
         runs: dict[tuple[str, str, str], tuple[int, dict[str, Any]]] = {}
         run_info: dict[tuple[str, str, str], _HardwareInfo] = {}  # the hardware entry of each run
         records: list[tuple[int, str, dict[str, Any], tuple[str, str, str]]] = []
+        folders: dict[tuple[str, str], Path | None] = {}
         for i, rec in enumerate(doc):
             loc = f"record {i}"
             if not isinstance(rec, dict):
@@ -469,14 +563,15 @@ class MLPerfSummary:
                 info = hardware.get(hw_name)
                 if info is None:
                     info = hardware[hw_name] = _HardwareInfo(hw_name)
-                    sys_path = self._system_file(root, rec, ident)
+                    sys_path = _system_file(root, text(rec.get("Location")), ident, folders)
                     if sys_path is not None and (sdoc := _read_system_file(sys_path)) is not None:
                         system_files.append(sys_path)
                         info.system_file(sdoc)
                 version = clean_text(rec.get("version"))
                 meta = compact({"mlperf_round": version, "division": division, "submitter": submitter,
                                 "platform": platform})  # fmt: skip
-                meta.update({dst: v for src, dst in _SYSTEM_META if (v := rec.get(src)) is not None and v != ""})
+                meta.update({dst: v for src, dst in _RUN_FIELDS if (v := rec.get(src)) is not None and v != ""})
+                meta["location"] = f"{division}/{submitter}/results/{platform}"
                 meta["records"] = {}
                 env = compact({"software": clean_text(rec.get("Software")),
                                "operating_system": clean_text(rec.get("operating_system"))})  # fmt: skip
@@ -510,16 +605,6 @@ class MLPerfSummary:
         if not platform:
             raise b.error(loc, "missing 'Platform'")
         return (division or "").lower(), submitter, platform
-
-    @staticmethod
-    def _system_file(root: Path, rec: Mapping[str, Any], ident: tuple[str, str, str]) -> Path | None:
-        """``<division>/<Submitter>/systems/<Platform>.json`` beside the summary, if present."""
-        location = text(rec.get("Location"))
-        parts = location.split("/") if location else [ident[0], ident[1], "results", ident[2]]
-        if len(parts) < 4 or any(p in ("", ".", "..") or "\\" in p for p in parts[:4]):
-            return None
-        candidate = root / parts[0] / parts[1] / "systems" / f"{parts[3]}.json"
-        return candidate if candidate.is_file() else None
 
     @staticmethod
     def _results(
@@ -570,20 +655,27 @@ class MLPerfSummary:
             if pm is None:
                 raise b.error(f"{loc}.Power_Units", f"unknown power unit {punits!r}")
             cols.add(run, case, pm[0], power, pm[1], f"{loc}.Power_Result")
-        entry = {dst: v for src, dst in _RECORD_META if (v := rec.get(src)) is not None}
-        if tuple(map(rec.get, _SYSTEM_SRC)) != tuple(map(meta.get, _SYSTEM_DST)):  # most records: all alike
-            for src, dst in _SYSTEM_META:
-                v = rec.get(src)
-                if v != meta.get(dst) and v is not None and v != "":
-                    entry[dst] = v
-        entry["model"] = model_raw
-        entry["scenario"] = scenario
+        location = rec.get("Location")
+        entry: dict[str, Any] = {}
+        if not (type(location) is str and location.endswith(f"/{model_raw}/{scenario}")):
+            entry.update(model=model_raw, scenario=scenario)  # the Location's folders do not say them
         acc = _accuracy(rec.get("Accuracy"))
         if acc:
             entry["accuracy"] = acc
-        # IDs name a submitted system, not a record; the result folder names the record.
-        location = rec.get("Location")
-        meta["records"][location if type(location) is str and location else f"record {i}"] = entry
+        for src, dst in _RUN_FIELDS:
+            v, run_v = rec.get(src), meta.get(dst)
+            if v == "":
+                v = None
+            if v != run_v or type(v) is not type(run_v):  # 1 == True, but they are not the same value here
+                entry[dst] = v
+        # IDs name a submitted system, not a record; the result folder names the record:
+        # below the system's results folder as a path from there, else as it is.
+        folder = meta["location"] + "/"
+        if type(location) is str and location.startswith(folder) and len(location) > len(folder):
+            meta["records"][location[len(folder) :]] = entry
+        else:
+            elsewhere = meta.setdefault("records_elsewhere", {})
+            elsewhere[location if type(location) is str and location else f"record {i}"] = entry
 
     @staticmethod
     def _case(
@@ -620,6 +712,600 @@ class MLPerfSummary:
         case = cols.case(benchmark=BENCHMARK, model=model, hardware=hw_name, hardware_type=kinds.get(hw_name),
                          precision=parse_precision(rec.get("weight_data_types")), params=params, location=loc)  # fmt: skip
         return case, scenario, bench
+
+
+# ---------------------------------------------------------------------------
+# summary_results.json, column-wise
+# ---------------------------------------------------------------------------
+# What the column-wise path reads of each record (everything the exact path uses).
+_FAST_FIELDS = (
+    "ID", "Submitter", "Category", "Platform", "Location", "System", "Availability", "Suite", "Details", "Code",
+    "Notes", "Model", "UsedModel", "Scenario", "Accuracy", "weight_data_types", "Performance_Result",
+    "Performance_Units", "Power_Result", "Power_Units", "inferred", "compliance", "errors", "has_power", "version",
+    "Software", "operating_system", "Accelerator", "Processor", "a#", "Nodes", "host_processors_per_node",
+    "host_processor_core_count",
+)  # fmt: skip
+# Each must be a JSON string or absent, else the exact path decides.  (The others are read
+# with json.loads once per distinct value, whatever their type, or are the two numbers.)
+_FAST_TEXT = ("ID", "Submitter", "Category", "Platform", "Location", "System", "Availability", "Suite", "Details",
+              "Code", "Notes", "Model", "UsedModel", "Scenario", "Accuracy", "weight_data_types",
+              "Performance_Units", "Power_Units")  # fmt: skip
+# Hardware facts, as _HardwareInfo.record reads them.
+_FACT_FIELDS = ("Accelerator", "Processor", "Suite", "a#", "Nodes", "host_processors_per_node",
+                "host_processor_core_count")  # fmt: skip
+# _accuracy_text's pattern without its groups, in ASCII classes (the same on ASCII text
+# without control characters, which is all it is applied to, and twice as fast), and
+# what float() accepts of the characters it matches.
+_ACC_PAIR = r"[A-Za-z_][A-Za-z0-9_ ]*? *: *[-+0-9.eE]+"
+_PY_FLOAT = r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"
+
+
+class _Decline(Exception):
+    """The column-wise path cannot be sure of something: the exact path reads the file."""
+
+
+def _require(ok: object) -> None:
+    if not ok:
+        raise _Decline
+
+
+def _loaded(col: pl.Series, fn: Any, dtype: Any) -> pl.Series:
+    """``by_value``; a literal ``json.loads`` refuses (``nan``) is for the exact path to report."""
+    try:
+        return by_value(col, fn, dtype)
+    except ValueError:
+        raise _Decline from None
+
+
+def _per_combination(cols: list[pl.Series], fn: Any) -> tuple[pl.Series, list[Any]]:
+    """(code of each row, ``fn`` of each distinct combination of the columns' JSON values)."""
+    codes, combos = distinct_rows(cols)
+    try:
+        return codes, [fn(*(None if t is None else json.loads(t) for t in combo)) for combo in combos]
+    except ValueError:
+        raise _Decline from None
+
+
+def _spread(values: list[Any], codes: pl.Series, dtype: Any) -> pl.Series:
+    return pl.Series(values, dtype=dtype).gather(codes)
+
+
+def _first_seen(key: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(number of each row's key in order of first appearance, first row of each key)."""
+    first = key.is_first_distinct()
+    firsts = first.arg_true()
+    numbers = key.replace_strict(key.filter(first), pl.int_range(len(firsts), dtype=pl.Int64, eager=True))
+    return numbers, firsts
+
+
+def _codes(s: pl.Series) -> tuple[pl.Series, int]:
+    """(integer code of each row's value, number of codes): equal codes for equal values."""
+    distinct = s.unique()
+    return s.replace_strict(distinct, pl.int_range(len(distinct), dtype=pl.Int64, eager=True)), len(distinct)
+
+
+def _canonical_scalar(v: Any) -> str | None:
+    """JSON text of a run field's value ("" as absent), such that equal texts mean equal values.
+
+    Zero floats (``-0.0 == 0.0``), non-finite ones (``nan != nan``) and containers
+    are for the exact path.
+    """
+    if v is None or v == "":
+        return None
+    if type(v) not in (int, bool, str) and not (type(v) is float and math.isfinite(v) and v != 0):
+        raise _Decline
+    return json.dumps(v)
+
+
+def _joined(items: pl.DataFrame, group: str, key: str) -> pl.DataFrame:
+    """Per ``group``, the JSON object of its ``"key": value`` texts ``item`` (columns ``group``, ``text``).
+
+    As ``json.dumps(dict, sort_keys=True)`` writes a dict filled in row order:
+    sorted by key, and a key given twice holds its last value.  Every group
+    has at least one item; groups come out in ascending order.
+    """
+    items = items.sort(group, key, maintain_order=True)
+    g, k = pl.col(group), pl.col(key)
+    last = ((g != g.shift(-1)) | (k != k.shift(-1))).fill_null(True)  # sorted: equal keys sit together
+    return (
+        items.filter(last)
+        .group_by(group, maintain_order=True)
+        .agg(pl.col("item"))  # then list.join: str.join inside agg is ten times slower
+        .select(group, text=pl.concat_str([pl.lit("{"), pl.col("item").list.join(", "), pl.lit("}")]))
+    )
+
+
+def _accuracy_json(acc: pl.Series, plain: bool) -> pl.Series:
+    """``json.dumps(_accuracy(a), sort_keys=True)`` for each ``Accuracy`` text (null where none).
+
+    The pairs are found with ``_accuracy_text``'s pattern by Polars' regex
+    engine, which matches as Python's does on ASCII text (leftmost first, lazy
+    and greedy alike); other text goes through ``_accuracy`` itself.  Within a
+    JSON string the only whitespace is a space (control characters are not
+    allowed raw), which is all the stripping below removes.
+    """
+    s = pl.select(pl.when(acc.str.len_bytes() > 0).then(acc)).to_series().alias("s")
+    ascii_ = pl.repeat(True, len(s), eager=True) if plain else s.str.contains(r"^[\x00-\x7f]*$").fill_null(False)
+    rows = pl.DataFrame({"s": s, "ascii": ascii_}).with_row_index("row")
+    pairs = (
+        rows.filter(pl.col("ascii"))
+        .select("row", pair=pl.col("s").str.extract_all(_ACC_PAIR))
+        .explode("pair")
+        .drop_nulls("pair")
+        .with_columns(pl.col("pair").str.split_exact(":", 1).struct.rename_fields(["k", "v"]))
+        .unnest("pair")
+        .with_columns(pl.col("k").str.strip_chars_end(" "), pl.col("v").str.strip_chars_start(" "))
+    )
+    value = pairs.get_column("v")
+    is_num = value.str.contains(_PY_FLOAT)
+    num = pl.select(pl.when(is_num).then(value.cast(pl.Float64, strict=False))).to_series()
+    _require(num.null_count() == (~is_num).sum())
+    text_ = json_float(num)
+    if not is_num.all():  # a value float() refuses stays text
+        text_ = pl.select(pl.when(is_num).then(text_).otherwise(json_str(value, plain=plain))).to_series()
+    items = _joined(
+        pairs.select("row", "k", item=pl.concat_str([pl.lit('"'), pl.col("k"), pl.lit('": '), pl.lit(text_)])),
+        "row",
+        "k",
+    )
+    out = rows.join(items.rename({"text": "obj"}), on="row", how="left", maintain_order="left")
+    text_only = pl.lit('{"text": ') + pl.lit(json_str(s, plain=plain)) + pl.lit("}")
+    result = out.select(
+        pl.when(pl.col("s").is_null()).then(None).when(pl.col("obj").is_not_null()).then("obj").otherwise(text_only)
+    ).to_series()
+    if ascii_.all() or s.is_null().all():
+        return result
+    other = s.filter(~ascii_ & s.is_not_null()).unique().to_list()
+    table = {v: json.dumps(_accuracy(v), sort_keys=True) for v in other}
+    fixed = s.replace_strict(table, default=None, return_dtype=pl.Utf8)
+    return pl.select(pl.when(ascii_).then(result).otherwise(fixed)).to_series()
+
+
+class _SummaryColumns:
+    """The exact path's Batch computed column by column, per distinct value where Python is needed.
+
+    Mirrors ``MLPerfSummary._read_exact`` step by step; each ``_Decline`` is a
+    case it leaves to that path (which then reads the file, or names the error).
+    Columns hold each record's JSON text (see ``_jsoncols``); strings are taken
+    out of them only where needed for every record.
+    """
+
+    def __init__(self, path: Path, name: str, got: JsonColumns) -> None:
+        self.path, self.name, self.got = path, name, got
+        self.raw = got.frame
+        self.n = self.raw.height
+        self.plain = got.plain
+
+    def batch(self) -> Batch:
+        raw = self.raw
+        _require(self.n)
+        ok = raw.select(
+            *(is_text(pl.col(c)).all() for c in _FAST_TEXT),
+            is_number(pl.col("Performance_Result")).all(),
+            (pl.col("Power_Result").is_null() | is_number(pl.col("Power_Result"))).all(),
+        ).row(0)
+        _require(all(ok))
+        self.location = pl.select(text_of(pl.lit(raw.get_column("Location")))).to_series()
+        models = BatchBuilder(self.path, self.name, digest="-")  # the model catalogue, as the exact path adds it
+        # Independent pieces overlap where a second core is free: the accuracy texts (Polars)
+        # with the identities, the cases with the hardware, the series keys (a Python hash
+        # per result) with the runs.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            accuracy = pool.submit(_accuracy_json, pl.select(text_of(pl.lit(raw.get_column("Accuracy")))).to_series(),
+                                   self.plain)  # fmt: skip
+            self._identity()
+            cases = pool.submit(self._cases, models)
+            hardware, hw_type, system_files = self._hardware()
+            cases.result()
+            results = pool.submit(bulk_results, **self._results(hw_type))
+            runs = self._runs(accuracy.result())
+            results = results.result()
+        sha = self.got.sha256.copy()
+        for f in sorted(set(system_files)):
+            sha.update(f.read_bytes())
+        catalogue = models.build(allow_empty=True)
+        return Batch(
+            path=str(self.path),
+            format=self.name,
+            digest=sha.hexdigest(),
+            runs=runs,
+            results=results,
+            hardware=hardware,
+            models=catalogue.models,
+            compatibility=catalogue.compatibility,
+            integration_tests=catalogue.integration_tests,
+        )
+
+    # -- who: the run (division, submitter, platform) and hardware of each record
+    def _identity(self) -> None:
+        raw = self.raw
+        idents = ("Category", "Submitter", "Platform")
+        # Else the exact path takes the identity from the Location.
+        _require(raw.select(pl.all_horizontal((pl.col(c) != '""').fill_null(False) for c in idents).all()).item())
+        # A round has two divisions, a hundred submitters and thousands of platforms.
+        division = _loaded(raw.get_column("Category"), lambda v: (clean_text(v) or "").lower() or None, pl.Utf8)
+        submitter = _loaded(raw.get_column("Submitter"), clean_text, pl.Utf8)
+        platform = self._clean(raw.get_column("Platform"))
+        _require(not (division.has_nulls() or submitter.has_nulls() or platform.has_nulls()))
+        self.division, self.submitter, self.platform = division, submitter, platform
+        self.hw = pl.select(pl.concat_str([pl.lit(submitter), pl.lit("/"), pl.lit(platform)])).to_series()
+        # Runs and hardware grouped on integer codes: the same partition as on the strings.
+        (d, nd), (u, nu), (p, np_) = _codes(division), _codes(submitter), _codes(platform)
+        _require(nd * nu * np_ < 1 << 62)
+        hw_key = u * np_ + p
+        self.run, self.run_first = _first_seen(d * (nu * np_) + hw_key)
+        self.hw_index, self.hw_first = _first_seen(hw_key)
+
+    def _clean(self, col: pl.Series) -> pl.Series:
+        """``clean_text`` of each JSON string (null where it gives ``None``).
+
+        Column-wise for printable ASCII, where a space is the only whitespace
+        ``str.strip`` removes; once per distinct value otherwise.
+        """
+        if not self.plain:
+            return _loaded(col, clean_text, pl.Utf8)
+        s = pl.select(text_of(pl.lit(col)).str.strip_chars(" ")).to_series()
+        return pl.select(pl.when(~pl.lit(s).str.to_lowercase().is_in(sorted(_MISSING_TEXT))).then(s)).to_series()
+
+    # -- what: benchmark, scenario and parameters of each record, once per distinct combination
+    def _cases(self, models: BatchBuilder) -> None:
+        raw = self.raw
+
+        def case(bench: Any, used: Any, scen: Any, division: str) -> tuple[Any, ...]:
+            bench = text(bench) or text(used)
+            scenario = text(scen)
+            _require(bench and scenario)  # else the exact path names what is missing
+            model, target = split_model(bench)
+            scenario = _scenario(scenario)
+            params: dict[str, Any] = {"scenario": scenario}
+            if division:
+                params["division"] = division
+            if target:
+                params["accuracy_target"] = target
+            if (u := text(used)) and split_model(u)[0] != model:
+                params["used_model"] = u
+            # The record's entry names model and scenario unless its Location ends with them.
+            return (
+                model,
+                scenario,
+                fast_canonical_params(params),
+                json.dumps(bench),
+                json.dumps(scenario),
+                f"/{bench}/{scenario}",
+            )
+
+        codes, done = _per_combination(
+            [raw.get_column("Model"), raw.get_column("UsedModel"), raw.get_column("Scenario"),
+             _json_texts(self.division)],
+            case,
+        )  # fmt: skip
+        self.model, self.scenario, self.params, self.bench_json, self.scenario_json, self.suffix = (
+            _spread([c[i] for c in done], codes, pl.Utf8) for i in range(6)
+        )
+        for m in self.model.unique(maintain_order=True).to_list():
+            _add_model(models, m, "model")
+        self.precision = _loaded(
+            raw.get_column("weight_data_types"), lambda v: normalize_precision(parse_precision(v)), pl.Utf8
+        )
+
+    # -- the hardware catalogue: facts per distinct combination, names per system
+    def _hardware(self) -> tuple[pl.DataFrame, pl.Series, list[Path]]:
+        first = self.hw_first
+        names = self.hw.gather(first).to_list()
+        docs = self._system_docs()
+        # System names: each hardware's distinct non-empty names, in order of appearance.
+        sys_names = (
+            pl.DataFrame({"hw": self.hw_index, "name": self.raw.get_column("System")})
+            .filter(pl.col("name") != '""')
+            # The same name on consecutive records of a system (as usual) first: a cheaper pass.
+            .filter((pl.col("hw") != pl.col("hw").shift(1)) | pl.col("name").ne_missing(pl.col("name").shift(1)))
+            .unique(maintain_order=True)
+            .with_columns(text_of(pl.col("name")))
+            .group_by("hw", maintain_order=True)
+            .agg(pl.col("name"))
+        )
+        by_hw = pl.DataFrame({"hw": pl.int_range(len(names), dtype=pl.Int64, eager=True)}).join(
+            sys_names, on="hw", how="left", maintain_order="left"
+        )
+        name_lists = by_hw.get_column("name")
+        listed = name_lists.to_list()
+        # Facts: the same for many systems, so computed per distinct combination.
+
+        def entry(*values: Any) -> tuple[Any, ...]:
+            info = _HardwareInfo("")
+            info.record({src: v for src, v in zip(_FACT_FIELDS, values, strict=True) if v is not None})
+            kind, vendor, device, mem, meta = info.entry()
+            _require(mem is None or math.isfinite(mem))  # else add_hardware refuses it: the exact path says so
+            kind = normalize_hardware_type(kind)  # add_hardware's (a kind is always a known type)
+            _require(kind is not None)
+            return kind, vendor, device, mem, {k: json.dumps(v) for k, v in meta.items()}
+
+        codes, entries = _per_combination([self.raw.get_column(c).gather(first) for c in _FACT_FIELDS], entry)
+        many = name_lists.list.len().fill_null(0) > 1
+        all_names = pl.Series([json.dumps(x) for x in name_lists.filter(many).to_list()], dtype=pl.Utf8)
+        texts = {
+            k: _spread([e[4].get(k) for e in entries], codes, pl.Utf8)
+            for k in sorted({k for e in entries for k in e[4]})
+        }
+        texts["submitter"] = json_str(self.submitter.gather(first), plain=self.plain)
+        texts["system_name"] = json_str(name_lists.list.first(), plain=self.plain)
+        texts["system_names"] = pl.Series([None] * len(names), dtype=pl.Utf8).scatter(many.arg_true(), all_names)
+        frame = pl.DataFrame(
+            {
+                "name": names,
+                "type": _spread([e[0] for e in entries], codes, pl.Utf8),
+                "device_name": _spread([e[2] for e in entries], codes, pl.Utf8),
+                "vendor": _spread([e[1] for e in entries], codes, pl.Utf8),
+                "memory_gb": _spread([e[3] for e in entries], codes, pl.Float64),
+                "peak_tflops": pl.Series([None] * len(names), dtype=pl.Float64),
+                "bandwidth_gbs": pl.Series([None] * len(names), dtype=pl.Float64),
+                "metadata": pl.DataFrame(texts).select(json_object({k: pl.col(k) for k in texts})).to_series(),
+            },
+            schema=HARDWARE_SCHEMA,
+        )
+        kinds = frame.get_column("type")
+        if docs:  # with a system description: the exact path's own code, per system
+            scratch = BatchBuilder(self.path, self.name, digest="-")
+            exact_kinds = []
+            for j, (_, sdoc) in docs.items():
+                info = _HardwareInfo(names[j])
+                info.system_file(sdoc)
+                info.system_names += [x for x in (listed[j] or []) if x not in info.system_names]
+                try:
+                    exact_kinds.append(normalize_hardware_type(info.add_to(scratch, f"hardware {names[j]}")[0]))
+                except IngestError:
+                    raise _Decline from None
+            at = pl.Series(list(docs), dtype=pl.UInt32)
+            exact = scratch.build(allow_empty=True).hardware.with_columns(at=at)
+            frame = (
+                pl.concat([frame.with_row_index("at").filter(~pl.col("at").is_in(list(docs))),
+                           exact.select(["at", *HARDWARE_SCHEMA])])
+                .sort("at")
+                .drop("at")
+            )  # fmt: skip
+            kinds = kinds.scatter(at, pl.Series(exact_kinds, dtype=pl.Utf8))
+        hw_type = kinds.gather(self.hw_index)
+        return frame, hw_type, [p for p, _ in docs.values()]
+
+    def _system_docs(self) -> dict[int, tuple[Path, dict[str, Any]]]:
+        """System descriptions beside the summary, by hardware position (``_system_file`` of each first record).
+
+        Only hardware whose ``<division>/<Submitter>/systems`` folder exists is
+        looked at one by one: a round has tens of thousands of systems and a
+        few hundred such folders at most.
+        """
+        first = self.hw_first
+        loc = self.location.gather(first)
+        loc = pl.select(pl.when(loc.str.len_bytes() > 0).then(loc)).to_series()
+        parts = loc.str.split("/")
+        p0 = pl.select(pl.coalesce(parts.list.get(0, null_on_oob=True), pl.lit(self.division.gather(first))))
+        p1 = pl.select(pl.coalesce(parts.list.get(1, null_on_oob=True), pl.lit(self.submitter.gather(first))))
+        folder = pl.DataFrame({"p0": p0.to_series(), "p1": p1.to_series()})
+        root = self.path.parent
+        folders: dict[tuple[str, str], Path | None] = {}
+        for a, b in folder.unique().rows():
+            if all(p not in ("", ".", "..") and "\\" not in p for p in (a, b)):
+                _systems_folder(root, a, b, folders)
+        docs: dict[int, tuple[Path, dict[str, Any]]] = {}
+        present = [key for key, f in folders.items() if f is not None]
+        if not present:
+            return docs
+        found = pl.DataFrame(present, schema=["p0", "p1"], orient="row").with_columns(found=pl.lit(True))
+        wanted = folder.join(found, on=["p0", "p1"], how="left", maintain_order="left").get_column("found")
+        wanted = wanted.fill_null(False).arg_true().to_list()
+        rows = list(zip(loc.to_list(), self.division.gather(first).to_list(), self.submitter.gather(first).to_list(),
+                        self.platform.gather(first).to_list(), strict=True))  # fmt: skip
+        for j in wanted:
+            location, *ident = rows[j]
+            sp = _system_file(root, location, tuple(ident), folders)  # type: ignore[arg-type]
+            if sp is not None and (sdoc := _read_system_file(sp)) is not None:
+                docs[j] = (sp, sdoc)
+        return docs
+
+    # -- the runs: one per submitted system, with its records in the metadata
+    def _runs(self, accuracy: pl.Series) -> pl.DataFrame:
+        """The runs table; ``accuracy`` is each record's accuracy as JSON text (``_accuracy_json``)."""
+        first, raw = self.run_first, self.raw
+        version = _loaded(raw.get_column("version").gather(first), clean_text, pl.Utf8)
+
+        def environment(software: Any, system: Any) -> str | None:
+            env = compact({"software": clean_text(software), "operating_system": clean_text(system)})
+            return json.dumps(env, sort_keys=True, default=str) if env else None
+
+        codes, envs = _per_combination(
+            [raw.get_column("Software").gather(first), raw.get_column("operating_system").gather(first)], environment
+        )
+        division, submitter, platform = (c.gather(first) for c in (self.division, self.submitter, self.platform))
+        run_key = pl.select(pl.concat_str([version, division, submitter, platform], separator="/",
+                                          ignore_nulls=True)).to_series()  # fmt: skip
+        # Run fields: JSON text of each record's value, compared with its run's first record's.
+        values: dict[str, pl.Series] = {}
+        for src, _dst in _RUN_FIELDS:
+            if src in _FAST_TEXT:
+                s = raw.get_column(src)
+                s = pl.select(pl.when(s != '""').then(s)).to_series()  # "" as absent
+                values[src] = s if self.plain else json_str(pl.select(text_of(pl.lit(s))).to_series())
+            else:
+                values[src] = _loaded(raw.get_column(src), _canonical_scalar, pl.Utf8)
+        of_run = first.gather(self.run)
+        loc = self.location
+        # The usual Location is <division>/<Submitter>/results/<Platform>/<benchmark>/<scenario>: one
+        # comparison settles both what the key is and that the entry need not name model and scenario.
+        folder = pl.select(
+            pl.concat_str([pl.lit(division), pl.lit("/"), pl.lit(submitter), pl.lit("/results/"), pl.lit(platform)])
+        ).to_series()
+        folder_of = folder.gather(self.run)
+        usual = pl.select((pl.lit(loc) == pl.concat_str([pl.lit(folder_of), pl.lit(self.suffix)])).fill_null(False))
+        usual = usual.to_series()
+        named = usual | pl.select(pl.lit(loc).str.ends_with(pl.lit(self.suffix))).to_series().fill_null(False)
+        entry: dict[str, pl.Expr] = {
+            "model": pl.when(~pl.lit(named)).then(pl.lit(self.bench_json)),
+            "scenario": pl.when(~pl.lit(named)).then(pl.lit(self.scenario_json)),
+            "accuracy": pl.lit(accuracy),
+        }
+        frame = pl.DataFrame({src: values[src] for src, _ in _RUN_FIELDS})
+        suspects = [src for src, _ in _RUN_FIELDS]
+        if self._run_stretches() == len(first):
+            # A run's records sit together (as a round table writes them): a field that never
+            # changes from one record to the next within a run is the run's value throughout.
+            new_run = pl.lit(self.run != self.run.shift(1)).fill_null(True)
+            same = frame.select((pl.all().eq_missing(pl.all().shift(1)) | new_run).all()).row(0)
+            suspects = [src for src, ok in zip(suspects, same, strict=True) if not ok]
+        for src, dst in _RUN_FIELDS:
+            if src in suspects:
+                mine = values[src]
+                differs = ~mine.eq_missing(mine.gather(of_run))
+                if differs.any():  # usually not: the field is left out of every record's entry
+                    entry[dst] = pl.when(pl.lit(differs)).then(pl.lit(mine.fill_null("null")))
+        # A record's key: its path below the system's results folder, else (elsewhere) the Location as written.
+        if usual.all():
+            relative = self.suffix.str.slice(1)
+        else:
+            below = pl.concat_str([pl.lit(folder_of), pl.lit("/")])
+            relative = pl.select(
+                pl.when(
+                    pl.lit(loc).str.starts_with(below) & (pl.lit(loc).str.len_bytes() > below.str.len_bytes())
+                ).then(pl.lit(loc).str.strip_prefix(below))
+            ).to_series()
+        items = pl.DataFrame({"run": self.run, "key": relative, "entry": pl.select(json_object(entry)).to_series()})
+        records = self._records(items.drop_nulls("key"), "{}")
+        other = items.filter(pl.col("key").is_null())
+        elsewhere = None
+        if other.height:
+            given = (loc.str.len_bytes() > 0).fill_null(False)
+            key = pl.select(
+                pl.when(given).then(loc).otherwise(pl.lit("record ") + pl.int_range(self.n).cast(pl.Utf8))
+            ).to_series()
+            elsewhere = self._records(other.with_columns(key=key.filter(relative.is_null())), None)
+        meta: dict[str, pl.Expr] = {
+            "mlperf_round": pl.lit(json_str(version, plain=self.plain)),
+            "division": pl.lit(json_str(division, plain=self.plain)),
+            "submitter": pl.lit(json_str(submitter, plain=self.plain)),
+            "platform": pl.lit(json_str(platform, plain=self.plain)),
+            "location": pl.lit(json_str(folder, plain=self.plain)),
+            "records": pl.lit(records),
+            **({} if elsewhere is None else {"records_elsewhere": pl.lit(elsewhere)}),
+            **{dst: pl.lit(values[src].gather(first)) for src, dst in _RUN_FIELDS},
+        }
+        n_runs = len(first)
+        return pl.DataFrame(
+            {
+                "run_index": pl.int_range(n_runs, dtype=pl.Int64, eager=True),
+                "run_key": run_key,
+                "commit": [None] * n_runs,
+                "branch": [None] * n_runs,
+                "machine": platform,
+                "started_at": [None] * n_runs,
+                "ended_at": [None] * n_runs,
+                "environment": _spread(envs, codes, pl.Utf8),
+                "provenance": ["measured"] * n_runs,
+                "metadata": pl.select(json_object(meta)).to_series(),
+            },
+            schema=RUN_SCHEMA,
+        )
+
+    def _run_stretches(self) -> int:
+        """Stretches of consecutive records of one run (the number of runs when each run's records sit together)."""
+        return int((self.run != self.run.shift(1)).fill_null(True).sum())
+
+    def _records(self, items: pl.DataFrame, empty: str | None) -> pl.Series:
+        """Per run, the JSON object of its records' ``key: entry`` (``empty`` for a run with none)."""
+        objects = _joined(
+            items.select("run", "key", item=pl.concat_str([json_str(items.get_column("key"), plain=self.plain),
+                                                           pl.lit(": "), pl.col("entry")])),
+            "run",
+            "key",
+        )  # fmt: skip
+        every = pl.DataFrame({"run": pl.int_range(len(self.run_first), dtype=pl.Int64, eager=True)})
+        out = every.join(objects, on="run", how="left", maintain_order="left").get_column("text")
+        return out if empty is None else out.fill_null(empty)
+
+    # -- the results: a throughput or latency per record, and power or energy where measured
+    def _results(self, hw_type: pl.Series) -> dict[str, Any]:
+        """The arguments of ``bulk_results``."""
+        raw, n, scenario = self.raw, self.n, self.scenario
+
+        def perf(units: Any, scenario: str) -> tuple[str, str]:
+            _require(text(units))
+            metric, unit = _perf_unit(units)
+            if scenario == "Server" and unit == "samples/s":
+                unit = "queries/s"
+            try:
+                parse_unit(unit)
+            except UnknownUnitError:
+                raise _Decline from None
+            return metric, unit
+
+        codes, units = _per_combination([raw.get_column("Performance_Units"), _json_texts(scenario)], perf)
+        metric = _spread([u[0] for u in units], codes, pl.Utf8)
+        unit = _spread([u[1] for u in units], codes, pl.Utf8)
+        value = raw.get_column("Performance_Result").cast(pl.Float64, strict=False)
+        latency = metric == "latency"
+        perf_rows = pl.DataFrame(
+            {
+                "order": pl.int_range(0, 2 * n, 2, dtype=pl.Int64, eager=True),
+                "row": pl.int_range(n, dtype=pl.Int64, eager=True),
+                "metric": metric,
+                "unit": unit,
+                "value": value,
+                "p90": pl.select(pl.when(latency & (scenario == "SingleStream")).then(value)).to_series(),
+                "p99": pl.select(pl.when(latency & (scenario == "MultiStream")).then(value)).to_series(),
+            }
+        )
+        power_units = raw.get_column("Power_Units")
+        measured = raw.get_column("Power_Result").is_not_null() & (power_units != '""').fill_null(False)
+        parts = [perf_rows]
+        if measured.any():
+
+            def power(units: str) -> tuple[str, str]:
+                pm = _POWER_UNITS.get(units.strip().lower())
+                _require(pm)
+                return pm  # type: ignore[return-value]
+
+            at = measured.arg_true()
+            codes, pms = _per_combination([power_units.gather(at)], power)
+            parts.append(
+                pl.DataFrame(
+                    {
+                        "order": at.cast(pl.Int64) * 2 + 1,
+                        "row": at.cast(pl.Int64),
+                        "metric": _spread([p[0] for p in pms], codes, pl.Utf8),
+                        "unit": _spread([p[1] for p in pms], codes, pl.Utf8),
+                        "value": raw.get_column("Power_Result").gather(at).cast(pl.Float64, strict=False),
+                        "p90": pl.Series([None] * len(at), dtype=pl.Float64),
+                        "p99": pl.Series([None] * len(at), dtype=pl.Float64),
+                    }
+                )
+            )
+        rows = pl.concat(parts).sort("order") if len(parts) > 1 else perf_rows
+        v = rows.get_column("value")
+        _require(not v.has_nulls() and (v.is_finite() & (v >= 0)).all())
+        at = rows.get_column("row")
+        cases = pl.DataFrame(
+            {
+                "benchmark": pl.Series([BENCHMARK], dtype=pl.Utf8).new_from_index(0, rows.height),
+                "model": self.model.gather(at),
+                "hardware": self.hw.gather(at),
+                "hardware_type": hw_type.gather(at),
+                "batch_size": pl.Series([None] * rows.height, dtype=pl.Int64),
+                "seq_len": pl.Series([None] * rows.height, dtype=pl.Int64),
+                "precision": self.precision.gather(at),
+                "params": self.params.gather(at),
+            }
+        )
+        return {
+            "cases": cases,
+            "run_index": self.run.gather(at),
+            "metric": rows.get_column("metric"),
+            "unit": rows.get_column("unit"),
+            "value": v,
+            "stats": {"p90": rows.get_column("p90"), "p99": rows.get_column("p99")},
+        }
+
+
+def _json_texts(s: pl.Series) -> pl.Series:
+    """The JSON text of each string (for ``_per_combination``, which reads JSON texts)."""
+    return json_str(s)
 
 
 # ---------------------------------------------------------------------------

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import benchlab.ingest as ingest
 import benchlab.store as store
 from benchlab.errors import IngestError
-from benchlab.ingest.mlperf import accelerator_kind, capacity_gb, parse_precision, split_model
+from benchlab.ingest.mlperf import MLPerfSummary, accelerator_kind, capacity_gb, parse_precision, split_model
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mlperf"
 SUMMARY = DATA / "summary_results.json"
@@ -98,11 +100,22 @@ def test_summary_hardware_catalogue_carries_system_specs(summary: ingest.Batch) 
 def test_summary_runs_are_submitted_systems_with_record_metadata(summary: ingest.Batch) -> None:
     assert summary.runs.height == 98
     meta = [json.loads(m) for m in summary.runs.get_column("metadata").to_list()]
-    assert sum(len(m["records"]) for m in meta) == 937
+    assert sum(len(m["records"]) + len(m.get("records_elsewhere", {})) for m in meta) == 937
+    assert all("records_elsewhere" not in m for m in meta)  # every Location is below its system's folder
+    # Records are keyed by their path below the system's results folder (the run's "location").
     loc = "closed/AMD/results/1xMI300X_2xEPYC-9374F/llama2-70b-99/Offline"
-    rec = next(m for m in meta if loc in m["records"])["records"][loc]
-    assert rec["id"] == "v4.1-0001" and rec["weight_data_types"] == "fp8"
-    assert rec["accuracy"]["TOKENS_PER_SAMPLE"] == 293.7
+    run = next(m for m in meta if m["location"] == "closed/AMD/results/1xMI300X_2xEPYC-9374F")
+    rec = run["records"]["llama2-70b-99/Offline"]
+    assert f"{run['location']}/llama2-70b-99/Offline" == loc
+    # Per-system fields are stored once on the run; a record holds what is its own.
+    assert run["id"] == "v4.1-0001" and run["weight_data_types"] == "fp8" and run["system"]
+    assert rec == {"accuracy": {"ROUGE1": 44.5321, "ROUGE2": 22.1191, "ROUGEL": 28.7225, "TOKENS_PER_SAMPLE": 293.7}}
+    records = [(m, r) for m in meta for r in m["records"].values()]
+    differing = [(m, r) for m, r in records if "weight_data_types" in r]
+    assert differing and all(r["weight_data_types"] != m.get("weight_data_types") for m, r in differing)
+    # Model and scenario as written, where the Location's folders do not say them (resnet vs resnet50/).
+    resnet = [r for m, r in records if r.get("model") == "resnet"]
+    assert resnet and all(r["scenario"] in ("Offline", "Server", "SingleStream", "MultiStream") for r in resnet)
     assert set(summary.results.get_column("run_index").unique().to_list()) == set(range(98))
 
 
@@ -371,3 +384,151 @@ def test_log_reads_precision_from_measurements(tmp_path: Path) -> None:
     b = ingest.read(dest / src.name)
     assert b.results.get_column("precision").item() == "int8"
     assert b.results.get_column("hardware_type").item() is None  # no system description here
+
+
+# -- the column-wise path gives exactly what the per-record path gives ------------------
+_CATS = ["closed", "open", "Closed", " closed ", "", None, "N/A", 5]
+_SUBS = ["Acme", "Beta", " Acme", "", None, "n/a"]
+_PLATS = ["box1", "box2", "box1 ", "", None]
+_MODELS = ["bert-99", "llama2-70b-99.9", "resnet", "gptj-99", "", None, 7]
+_SCENS = ["Offline", "Server", "SingleStream", "MultiStream", "single stream", "", None]
+_ACC_TEXT = ["F1: 90.87", "ROUGE1: 44.5  TOKENS_PER_SAMPLE: 293.7", "acc: 1.2.3", "A: 1 A: 2", "no numbers", "",
+             None, "x: 1e999", "k: 0.00001  b: -0", "é: 3", "GEN_LEN: 4016878  ROUGE1: 42.99", "a :5.  b:.5",
+             "Z:1e5 y z : +2E-3"]  # fmt: skip
+_ACC = st.one_of(st.sampled_from(_ACC_TEXT), st.text(st.sampled_from("AZaz_ :.+-eE019"), max_size=24))
+_SCALAR = [0, 1, True, False, None, "1", "", 2.5]
+_ODD_SCALAR = [1.0, -0.0, 0.0, float("nan"), [1]]
+_TEXT = ["x", "y", "", None, "N/A", " x "]
+_NUMBERISH = st.sampled_from([None, 1, 2, 8.0, "8", " 4 ", "N/A", "0", 0, True, -1, 2.5, "1e400", "x", 1e400])
+_VALUE = st.one_of(
+    st.floats(min_value=0, max_value=1e6),
+    st.integers(min_value=0, max_value=10**6),
+    st.sampled_from([0, -0.0, 1e-7, 2**70, 1e300]),
+)
+_BAD_VALUE = st.sampled_from([-1.0, float("nan"), float("inf"), "1.5", True, None])
+_UNITS = st.sampled_from(["Samples/s", "Queries/s", "Tokens/s", "Latency (ms)"])
+_BAD_UNITS = st.sampled_from(["Furlongs/fortnight", "", None, "Watts", 3, "ms"])
+
+
+def _summary_record(bad: bool) -> st.SearchStrategy:
+    def build(d: dict) -> dict:
+        rec = dict(d)
+        for k in [k for k, v in rec.items() if v is _DROP]:
+            del rec[k]
+        cat, sub, plat, model, scen = (rec.get(k) for k in ("Category", "Submitter", "Platform", "Model", "Scenario"))
+        if rec.get("Location") == "standard":
+            rec["Location"] = f"{cat}/{sub}/results/{plat}/{model}/{scen}"
+        return rec
+
+    drop = st.just(_DROP)
+    plain = {"Category": st.sampled_from(_CATS[:2]), "Submitter": st.sampled_from(_SUBS[:2]),
+             "Platform": st.sampled_from(_PLATS[:2]), "Model": st.sampled_from(_MODELS[:4]),
+             "Scenario": st.sampled_from(_SCENS[:4])}  # fmt: skip
+    odd = {"Category": st.sampled_from(_CATS), "Submitter": st.sampled_from(_SUBS),
+           "Platform": st.sampled_from(_PLATS), "Model": st.sampled_from(_MODELS),
+           "Scenario": st.sampled_from(_SCENS)}  # fmt: skip
+    odd_values = [3, 12.5, {"a": 1}] if bad else []  # not text where text is expected
+    text = st.sampled_from(_TEXT + odd_values)
+    scalar = st.sampled_from(_SCALAR + (_ODD_SCALAR if bad else []))
+    fields = {
+        **(odd if bad else plain),
+        "ID": st.sampled_from(["v1-0001", "v1-0002", None, "", *odd_values]),
+        "UsedModel": st.sampled_from(["bert-99", "mobilebert", "llama2-7b", "", None]),
+        "Location": st.sampled_from(["standard", "standard", None, "", "a/b", "x/y/results/z/w/v", "closed/Acme/z"]),
+        "System": text,
+        "Availability": text,
+        "Suite": st.sampled_from(["datacenter", "edge", "", None]),
+        "Details": text,
+        "Code": text,
+        "Notes": st.sampled_from(["", "H100 TGP 700W", None]),
+        "Accuracy": st.one_of(_ACC, st.sampled_from(odd_values)) if bad else _ACC,
+        "weight_data_types": st.sampled_from(
+            ["int8", "fp8", "INT8", "{'weights': 'int8'}", "int8, fp16", "", None]
+            + ([{"weights": "fp16"}] if bad else [])
+        ),  # fmt: skip
+        "Performance_Result": st.one_of(_VALUE, _BAD_VALUE) if bad else _VALUE,
+        "Performance_Units": st.one_of(_UNITS, _BAD_UNITS) if bad else _UNITS,
+        "inferred": scalar,
+        "compliance": scalar,
+        "errors": scalar,
+        "has_power": scalar,
+        "version": st.sampled_from(["v4.1", "", None, 4.1]),
+        "Software": text,
+        "operating_system": text,
+        "Accelerator": st.sampled_from(
+            ["NVIDIA H100-SXM-80GB", "AMD Instinct MI300X-192GB-750W", "", "N/A", "0", None, "Mystery 9 1e999GB"]
+        ),  # fmt: skip
+        "Processor": st.sampled_from(["AMD EPYC 9654", "INTEL(R) XEON(R)", "", None]),
+        "a#": _NUMBERISH,
+        "Nodes": _NUMBERISH,
+        "host_processors_per_node": _NUMBERISH,
+        "host_processor_core_count": _NUMBERISH,
+    }
+    optional = {
+        "Power_Result": st.one_of(_VALUE, _BAD_VALUE) if bad else _VALUE,
+        "Power_Units": st.sampled_from(["Watts", "millijoules", "Joules", "W"] + (["Volts", "", None] if bad else [])),
+        "ColorKey": st.sampled_from(["x", 1, None, {"a": [1]}]),
+    }
+    return st.fixed_dictionaries(
+        {k: (st.one_of(v, drop) if k in ("Notes", "ID", "Accuracy", "System", "version") else v)
+         for k, v in fields.items()},
+        optional=optional,
+    ).map(build)  # fmt: skip
+
+
+_DROP = object()
+_summaries = st.one_of(
+    st.lists(_summary_record(False), min_size=1, max_size=10),
+    st.lists(_summary_record(False), min_size=1, max_size=10),
+    st.lists(_summary_record(True), min_size=1, max_size=6),
+)
+
+
+def _batch_equal(a: ingest.Batch, b: ingest.Batch) -> None:
+    assert (a.path, a.format, a.digest, a.skipped) == (b.path, b.format, b.digest, b.skipped)
+    for t in ("runs", "results", "hardware", "models", "compatibility", "integration_tests"):
+        x, y = getattr(a, t), getattr(b, t)
+        assert x.schema == y.schema and x.equals(y, null_equal=True), (t, x.to_dicts(), y.to_dicts())
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(records=_summaries, indent=st.sampled_from([None, 2]), ascii_only=st.booleans(), system_file=st.booleans())
+def test_fast_path_matches_exact_path(
+    tmp_path_factory: pytest.TempPathFactory, records: list, indent: int | None, ascii_only: bool, system_file: bool
+) -> None:
+    root = tmp_path_factory.mktemp("summary")
+    if system_file:  # a system description beside the summary, for one of the platforms
+        (root / "closed" / "Acme" / "systems").mkdir(parents=True)
+        (root / "closed" / "Acme" / "systems" / "box1.json").write_text(json.dumps(
+            {"system_name": "Acme Box One", "accelerator_model_name": "NVIDIA L4", "accelerators_per_node": 2,
+             "host_memory_capacity": "512 GB", "accelerator_memory_capacity": "24 GB", "host_processor_core_count": 32}
+        ))  # fmt: skip
+    p = root / "summary_results.json"
+    p.write_bytes(json.dumps(records, indent=indent, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass"))
+    imp = MLPerfSummary()
+    fast = imp._read_fast(p)
+    try:
+        exact = imp._read_exact(p)
+    except IngestError:
+        assert fast is None  # every error is left to the exact path
+        return
+    if fast is not None:
+        _batch_equal(fast, exact)
+
+
+def test_fast_path_takes_realistic_tables(tmp_path: Path) -> None:
+    import random
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from ingest_formats import gen_mlperf
+
+    p = gen_mlperf(tmp_path, 400, random.Random(1))
+    imp = MLPerfSummary()
+    fast = imp._read_fast(p)
+    assert fast is not None and fast.n_results > 400
+    _batch_equal(fast, imp._read_exact(p))
+    if SUMMARY.exists():  # the real round table takes it too, system descriptions included
+        fast = imp._read_fast(SUMMARY)
+        assert fast is not None
+        _batch_equal(fast, imp._read_exact(SUMMARY))

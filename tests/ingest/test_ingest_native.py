@@ -1,13 +1,17 @@
 """The native formats and the validation every importer shares."""
 
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import benchlab
 from benchlab.errors import IngestError
 from benchlab.ingest import read
+from benchlab.ingest.native import NativeJSON, NativeJSONL
 
 
 def _doc(results, **run):
@@ -169,3 +173,183 @@ def test_explicit_unrecognised_file_fails_but_folder_noise_is_ignored(tmp_path, 
 def test_glob_that_matches_nothing_is_an_error(tmp_path, store):
     report = store.ingest(str(tmp_path / "*.nothing"))
     assert not report.ok and "matches no file" in report.outcomes[0].message
+
+
+# -- the column-wise paths give exactly what the per-record paths give -----------------
+# Three kinds of record: plain (the column-wise path must take them), odd but valid ("",
+# "None", raw samples, a string for a flag: it may decline), and wrong (the exact path
+# names the error; the column-wise path must decline).
+_VALUES = st.one_of(st.floats(min_value=0, max_value=1e9), st.integers(min_value=0, max_value=10**9))
+_BAD_VALUES = st.sampled_from([-1.0, float("nan"), "1.5", True, None, 1e400])
+_KINDS = ("plain", "odd", "bad")
+
+
+def _pick(kind: str, plain: list, odd: list = (), bad: list = ()) -> st.SearchStrategy:  # type: ignore[assignment]
+    return st.sampled_from(plain + (list(odd) if kind != "plain" else []) + (list(bad) if kind == "bad" else []))
+
+
+def _result(kind: str) -> st.SearchStrategy:
+    number = st.one_of(_VALUES, _BAD_VALUES) if kind == "bad" else _VALUES
+    params = st.dictionaries(
+        st.sampled_from(["a", "b"]), st.one_of(st.integers(-5, 5), st.text(max_size=3)), max_size=2
+    )
+    return st.fixed_dictionaries(
+        {"metric": _pick(kind, ["latency", "throughput"], [], ["", None, 3]), "value": number,
+         "unit": _pick(kind, ["ms", "us", "s", "items/s", "MiB", "tokens/s"], ["MS"], ["parsec", None, ""]),
+         # A result without a benchmark is named by its model (and without either, is an error).
+         "benchmark": _pick(kind, ["b1", "b2"], ["", None], [3])},
+        optional={
+            "model": _pick(kind, ["bert", "t5", None], [""], [7]),
+            "hardware": _pick(kind, ["cpu", "cuda:0", "rocm", None], [""]),
+            "hardware_type": _pick(kind, ["cuda", "CPU", "weird", None], [""]),
+            "batch_size": _pick(kind, [1, 8, None], [2.0, "4"], [0, -1]),
+            "seq_len": _pick(kind, [None, 128], [], [1.5]),
+            "precision": _pick(kind, ["fp16", "FP16", "float16", "int8", None], ["", 16]),
+            "params": st.one_of(st.none(), st.just({}), params,
+                                *([st.just({"a": [1, 2]})] if kind != "plain" else []),
+                                *([st.sampled_from([[1], "x"])] if kind == "bad" else [])),
+            "direction": _pick(kind, ["lower", "higher", None], [], ["up", ""]),
+            "n_samples": _pick(kind, [None, 5, 0], [], [-1, 2.5]),
+            "stddev": st.one_of(st.none(), number),
+            "p99": st.one_of(st.none(), number),
+            **({"samples": st.lists(st.floats(min_value=0, max_value=10), max_size=3)} if kind != "plain" else {}),
+            **({"colour": st.just("red")} if kind == "bad" else {}),
+        },
+    )  # fmt: skip
+
+
+def _run_fields(kind: str) -> dict[str, st.SearchStrategy]:
+    return {
+        "commit": _pick(kind, ["c1", "c2", None], ["", "None"]),
+        "branch": _pick(kind, ["main", None], [""]),
+        "machine": _pick(kind, ["m1", "m2", None]),
+        "started_at": _pick(kind, ["2025-01-01T00:00:00Z", "2025-01-02", None], [""], ["not a time"]),
+        "ended_at": _pick(kind, [None, "2025-01-01T01:00:00Z"]),
+        "simulated": _pick(kind, [True, False, None], ["yes", 1]),
+        "provenance": _pick(kind, [None, "measured", "simulated"], ["", "predicted"], ["bogus"]),
+    }
+
+
+def _line(kind: str) -> st.SearchStrategy:
+    extra = {**_run_fields(kind), "run": _pick(kind, ["1", "2", None], [""]),
+             "model_family": _pick(kind, ["embedding", None], ["vision", ""])}  # fmt: skip
+    if kind != "plain":
+        extra["timestamp"] = st.sampled_from(["2025-01-03T00:00:00Z", None])
+    return st.tuples(_result(kind), st.fixed_dictionaries({}, optional=extra)).map(lambda t: {**t[0], **t[1]})
+
+
+def _lines() -> st.SearchStrategy:
+    return st.one_of(
+        st.lists(_line("plain"), min_size=1, max_size=8),
+        st.lists(_line("plain"), min_size=1, max_size=8),
+        st.lists(st.one_of(_line("plain"), _line("odd")), min_size=1, max_size=6),
+        st.lists(st.one_of(_line("plain"), _line("bad")), min_size=1, max_size=4),
+    )
+
+
+def _batch_equal(a, b) -> None:
+    assert (a.path, a.format, a.digest, a.skipped) == (b.path, b.format, b.digest, b.skipped)
+    for t in ("runs", "results", "hardware", "models", "compatibility", "integration_tests"):
+        x, y = getattr(a, t), getattr(b, t)
+        assert x.schema == y.schema and x.equals(y, null_equal=True), (t, x.to_dicts(), y.to_dicts())
+
+
+def _compare(imp, p) -> bool:
+    """Assert the fast path is the exact one (or declines); whether it was taken."""
+    fast = imp._read_fast(p)
+    try:
+        exact = imp._read_exact(p)
+    except IngestError:
+        assert fast is None  # every error is left to the exact path
+        return False
+    if fast is not None:
+        _batch_equal(fast, exact)
+    return fast is not None
+
+
+_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+
+
+@_SETTINGS
+@given(lines=_lines(), ending=st.sampled_from(["\n", "\n", "", "\n\n", "\r\n"]))
+def test_jsonl_fast_path_matches_exact_path(tmp_path_factory, lines, ending) -> None:
+    p = tmp_path_factory.mktemp("jsonl") / "r.jsonl"
+    p.write_text(ending.join(json.dumps(x) for x in lines) + ending, encoding="utf-8")
+    _compare(NativeJSONL(), p)
+
+
+def _doc_runs(kind: str) -> st.SearchStrategy:
+    fields = {**_run_fields(kind), "key": _pick(kind, ["r1", "r2", None])}
+    results = st.lists(_result(kind), min_size=1 if kind == "plain" else 0, max_size=4)
+    return st.tuples(st.fixed_dictionaries({}, optional=fields), results)
+
+
+@_SETTINGS
+@given(
+    runs=st.one_of(st.lists(_doc_runs("plain"), min_size=1, max_size=4),
+                   st.lists(st.one_of(_doc_runs("plain"), _doc_runs("odd"), _doc_runs("bad")), min_size=1,
+                            max_size=3)),
+    catalogue=st.fixed_dictionaries({}, optional={
+        "hardware": st.lists(st.fixed_dictionaries({"name": st.sampled_from(["cpu", "cuda:0", ""])},
+                                                   optional={"type": st.sampled_from(["cuda", "x"]),
+                                                             "memory_gb": st.sampled_from([16, 80.5, "16", -1])}),
+                             max_size=2),
+        "models": st.lists(st.fixed_dictionaries({"name": st.sampled_from(["bert", "t5"])},
+                                                 optional={"family": st.sampled_from(["embedding", None]),
+                                                           "params_m": st.sampled_from([110, None])}), max_size=2),
+        "generator": st.just("x"),
+    }),
+    extra=st.sampled_from([{}, {}, {}, {"environment": {"os": "linux"}}, {"metadata": {}}, {"compatibility": []},
+                           {"integration_tests": [{"name": "t", "status": "passed"}]}]),
+    version=st.sampled_from([1, 1, 1, 2, 1.0]),
+)  # fmt: skip
+def test_json_document_fast_path_matches_exact_path(tmp_path_factory, runs, catalogue, extra, version) -> None:
+    doc = {"benchlab": version, **catalogue, "runs": [{**fields, **extra, "results": rs} for fields, rs in runs]}
+    p = tmp_path_factory.mktemp("doc") / "d.json"
+    p.write_text(json.dumps(doc), encoding="utf-8")
+    _compare(NativeJSON(), p)
+
+
+def test_fast_paths_take_the_synthetic_benchmark_files(tmp_path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import _synthetic
+
+    doc, lines = tmp_path / "r.json", tmp_path / "r.jsonl"
+    _synthetic.write_json_document(doc, 40, 5)
+    _synthetic.write_jsonl(lines, 40, 5)
+    assert _compare(NativeJSON(), doc) and _compare(NativeJSONL(), lines)
+    grid = tmp_path / "grid.jsonl"  # params, in several key orders
+    grid.write_text("".join(json.dumps({"benchmark": "b", "params": {"n": i, "s": "x"} if i % 2 else {"s": "x", "n": i},
+                                        "metric": "time", "value": i, "unit": "ms", "commit": "c"}) + "\n"
+                            for i in range(10)))  # fmt: skip
+    assert _compare(NativeJSONL(), grid)
+
+
+def test_csv_model_family_column_may_be_empty_and_type_stays_without_hardware(tmp_path) -> None:
+    p = tmp_path / "r.csv"
+    p.write_text("benchmark,metric,value,unit,model_family,hardware,hardware_type\nb,t,1,s,,,cuda\nb,t,2,s,,cpu,\n")
+    b = read(p)  # an all-empty model_family column once made the validator fail with an IndexError
+    assert b.models.height == 0
+    # As add_result: a type given without hardware is kept; with hardware and no type it is guessed.
+    assert b.results.get_column("hardware_type").to_list() == ["cuda", "cpu"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "where", "why"),
+    [
+        ("bad.jsonl", b'{"benchmark": "b", "metric": "t", "value": 1, "unit": "s"}\n\xff\n', "byte", "not UTF-8"),
+        ("deep.jsonl", b"[" * 100000 + b"\n", "line 1", "malformed JSON"),
+        ("hw.json", json.dumps({"benchlab": 1, "hardware": [{"name": "x", "colour": "red"}], "runs": []}).encode(),
+         "hardware[0]", "colour"),
+        ("list.json", json.dumps({"benchlab": 1, "runs": [{"results": 5}]}).encode(), "runs[0].results",
+         "must be a list"),
+    ],
+)  # fmt: skip
+def test_native_readers_only_raise_ingest_errors(tmp_path, name, content, where, why) -> None:
+    p = tmp_path / name
+    p.write_bytes(content)
+    with pytest.raises(IngestError) as exc:
+        read(p, format="native-jsonl" if name.endswith(".jsonl") else "native-json")
+    assert exc.value.location.startswith(where) and why in exc.value.reason
