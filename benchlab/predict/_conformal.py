@@ -19,8 +19,10 @@ uses one calibration split and guarantees ``1 - alpha`` exactly (marginally);
 benchlab switches to it for large data, where K refits would cost too much.
 
 The model calibrates predictions that rest on measured neighbours, those that
-rest on parallel workload pairs and those made from features alone separately
-(a Mondrian taxonomy, Vovk et al. 2005, "Algorithmic Learning in a Random
+rest on parallel workload pairs, those that rest on other metrics only and
+those made from features alone separately, and each of these per rule set
+(MLPerf's open and closed division) where it has enough calibration cells (a
+Mondrian taxonomy, Vovk et al. 2005, "Algorithmic Learning in a Random
 World", ch. 4), so that each kind gets the stated coverage rather than only
 their mix.
 

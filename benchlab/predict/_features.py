@@ -11,7 +11,8 @@ Each metric (throughput, latency, memory …) is fitted separately on
 ``z = log(value)``; a metric reported in several units (MLPerf's samples/s and
 tokens/s) keeps the unit in the workload, so each unit has its own level.
 (Fitting latency and throughput jointly on one "speed" scale was tried on the
-MLPerf data and was no better.)
+MLPerf data and was no better; the model relates the groups instead through
+cross-metric neighbour estimates, see :mod:`benchlab.predict._model`.)
 
 Design matrix
 -------------
