@@ -43,7 +43,6 @@ import polars as pl
 
 import benchlab.ingest
 from benchlab.predict import accuracy, cross_validate
-from benchlab.predict._recommend import batch_results
 
 DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mlperf" / "summary_results.json"
 
@@ -158,7 +157,7 @@ def main() -> None:
     if not path.exists():
         raise SystemExit(f"{path}: not found (pass the path of an MLPerf summary_results.json)")
     batch = benchlab.ingest.read(path)
-    frame = batch_results(batch).filter(pl.col("metric").is_in(["throughput", "latency"]) & (pl.col("value") > 0))
+    frame = batch.results_frame().filter(pl.col("metric").is_in(["throughput", "latency"]) & (pl.col("value") > 0))
     print(f"{path}: {frame.height} performance results via importer {batch.format!r} "
           f"({frame['hardware'].n_unique()} systems, {frame['model'].n_unique()} models; "
           f"metrics {', '.join(sorted(frame['metric'].unique()))})")  # fmt: skip

@@ -23,6 +23,7 @@ import polars as pl
 from benchlab.errors import IngestError
 from benchlab.frame import (
     PROVENANCES,
+    RESULTS_SCHEMA,
     SPREAD_COLUMNS,
     canonical_params,
     normalize_hardware_type,
@@ -139,6 +140,23 @@ class Batch:
     @property
     def n_results(self) -> int:
         return self.results.height
+
+    def results_frame(self) -> pl.DataFrame:
+        """The batch as a results frame, as the store would return it after writing it.
+
+        ``run_id`` is null (nothing is stored yet); ``source`` and ``format`` name
+        this batch, so a fresh file can be analysed next to stored results
+        (``benchlab gate --results``, predictions from a file) without importing it.
+        """
+        runs = self.runs.select("run_index", "commit", "branch", "machine", "provenance", timestamp="started_at")
+        families = self.models.select(model="name", model_family="family")
+        f = self.results.join(runs, on="run_index", how="left").join(families, on="model", how="left")
+        f = f.with_columns(
+            run_id=pl.lit(None, dtype=pl.Int64),
+            source=pl.lit(self.path, dtype=pl.Utf8),
+            format=pl.lit(self.format, dtype=pl.Utf8),
+        )
+        return f.select(list(RESULTS_SCHEMA)).cast(RESULTS_SCHEMA)  # type: ignore[arg-type]
 
 
 def file_digest(path: str | Path, *, extra: Iterable[str | Path] = ()) -> str:

@@ -65,7 +65,11 @@ class LegacyFamilyJSON:
             key=str(doc.get("timestamp")),
             machine=info.get("hostname"),
             started_at=info.get("timestamp") or doc.get("timestamp"),
-            environment={k: info.get(k) for k in ("platform", "python_version", "cuda_version", "cpu_count_logical", "total_memory_gb") if k in info},
+            environment={
+                k: info.get(k)
+                for k in ("platform", "python_version", "cuda_version", "cpu_count_logical", "total_memory_gb")
+                if k in info
+            },
             metadata={"tool": "ipfs_accelerate model-family runner", "hardware_label_verified": False},
             location="system_info",
         )
@@ -268,7 +272,7 @@ class LegacyDuckDB:
                     )  # fmt: skip
             return run_index[run_id]
 
-        for rid, run_id, model, family, hw_type, device, case, batch, prec, thr, lat, mem, iters in perf:
+        for rid, run_id, model, family, hw_type, _device, case, batch, prec, thr, lat, mem, iters in perf:
             loc = f"performance_results.result_id={rid}"
             values = (("latency", lat, "ms"), ("throughput", thr, "items/s"), ("memory", mem, "MiB"))
             real = [(m, v, u) for m, v, u in values if _positive(v)]

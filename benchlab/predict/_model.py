@@ -133,7 +133,7 @@ import scipy.sparse.linalg as sla
 from threadpoolctl import threadpool_limits
 
 from benchlab.errors import BenchlabError
-from benchlab.frame import RESULTS_SCHEMA, series_key
+from benchlab.frame import RESULTS_SCHEMA, SERIES_COLUMNS, series_key
 from benchlab.predict._conformal import cv_plus_interval, scores, split_interval
 from benchlab.predict._features import _NULL, DEVICES, Design, Encoded, Encoding, cells, prepare
 
@@ -1053,18 +1053,7 @@ class _Core:
 
 
 # -- the public model -----------------------------------------------------------------------
-_CONFIG_COLUMNS = (
-    "benchmark",
-    "model",
-    "hardware",
-    "batch_size",
-    "seq_len",
-    "precision",
-    "params",
-    "metric",
-    "unit",
-    "direction",
-)
+_CONFIG_COLUMNS = (*SERIES_COLUMNS, "unit", "direction")
 
 
 def _training_hash(c: pl.DataFrame, settings: dict[str, Any]) -> str:

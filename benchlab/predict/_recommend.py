@@ -16,10 +16,10 @@ from typing import Any
 
 import polars as pl
 
-from benchlab.frame import RESULTS_SCHEMA, canonical_params, normalize_precision
+from benchlab.frame import canonical_params, normalize_precision
 from benchlab.predict._model import PerformanceModel, PredictionError
 
-__all__ = ["recommend", "as_frame", "batch_results"]
+__all__ = ["recommend", "as_frame"]
 
 _CONFIG = ("benchmark", "model", "batch_size", "seq_len", "precision", "params")
 
@@ -31,21 +31,8 @@ def as_frame(data: Any) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame
     if hasattr(data, "latest") and hasattr(data, "hardware") and callable(data.hardware):
         return data.latest(), data.hardware(), data.models()
     if hasattr(data, "results") and hasattr(data, "runs"):  # an ingest Batch
-        return batch_results(data), data.hardware, data.models
+        return data.results_frame(), data.hardware, data.models
     raise PredictionError(f"expected a results frame, a Store or a Batch, got {type(data).__name__}")
-
-
-def batch_results(batch: Any) -> pl.DataFrame:
-    """A :class:`~benchlab.ingest.Batch` as a results frame (``run_id`` null: not stored yet)."""
-    runs = batch.runs.select("run_index", "commit", "branch", "machine", "provenance", timestamp="started_at")
-    families = batch.models.select(model="name", model_family="family")
-    f = batch.results.join(runs, on="run_index", how="left").join(families, on="model", how="left")
-    f = f.with_columns(
-        run_id=pl.lit(None, dtype=pl.Int64),
-        source=pl.lit(batch.path, dtype=pl.Utf8),
-        format=pl.lit(batch.format, dtype=pl.Utf8),
-    )
-    return f.select(list(RESULTS_SCHEMA)).cast(RESULTS_SCHEMA)  # type: ignore[arg-type]
 
 
 def _config(results: pl.DataFrame, given: dict[str, Any], metric: str) -> dict[str, Any]:

@@ -28,10 +28,9 @@ from benchlab.regress._common import SEVERITIES, case_label, severity_rank
 from benchlab.regress._triage import triage_status
 
 if TYPE_CHECKING:
-    from benchlab.ingest import Batch
     from benchlab.store import Store
 
-__all__ = ["gate", "GateResult", "batch_frame"]
+__all__ = ["gate", "GateResult"]
 
 
 @dataclass
@@ -100,17 +99,6 @@ class GateResult:
 
 
 # -- selecting the sides ---------------------------------------------------------
-def batch_frame(batch: Batch) -> pl.DataFrame:
-    """A :class:`~benchlab.ingest.Batch` as a results frame (``run_id`` is null: not stored)."""
-    runs = batch.runs.select("run_index", "commit", "branch", "machine", "provenance", timestamp="started_at")
-    families = batch.models.select(model="name", model_family="family")
-    f = batch.results.join(runs, on="run_index", how="left").join(families, on="model", how="left")
-    f = f.with_columns(
-        run_id=pl.lit(None, dtype=pl.Int64),
-        source=pl.lit(batch.path, dtype=pl.Utf8),
-        format=pl.lit(batch.format, dtype=pl.Utf8),
-    )
-    return f.select(list(RESULTS_SCHEMA)).cast(RESULTS_SCHEMA)  # type: ignore[arg-type]
 
 
 def _latest_side(store: Store, *, branch: str | None, series_keys: list[str] | None, **filters: Any) -> pl.DataFrame:
@@ -241,7 +229,7 @@ def gate(
             path = Path(results)
             if not path.exists():
                 raise QueryError(f"results file {path} does not exist")
-            cont, c_label = batch_frame(read(path, results_format)), f"file {path.name}"
+            cont, c_label = read(path, results_format).results_frame(), f"file {path.name}"
         cont = _filter_frame(cont, filters)
         commits = cont["commit"].drop_nulls().unique().to_list()
         if len(commits) == 1:

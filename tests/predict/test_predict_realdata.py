@@ -12,7 +12,6 @@ from scipy.stats import spearmanr
 
 import benchlab.ingest
 from benchlab.predict import PerformanceModel, accuracy
-from benchlab.predict._recommend import batch_results
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -22,7 +21,7 @@ def test_mlperf_held_out_rows() -> None:
     if not path.exists():
         pytest.skip(f"MLPerf data not found at {path}")
     batch = benchlab.ingest.read(path)
-    f = batch_results(batch).filter(pl.col("metric").is_in(["throughput", "latency"]))
+    f = batch.results_frame().filter(pl.col("metric").is_in(["throughput", "latency"]))
     held = np.random.default_rng(0).random(f.height) < 0.1
     train, test = f.filter(pl.Series(~held)), f.filter(pl.Series(held))
     model = PerformanceModel().fit(train, hardware=batch.hardware, models=batch.models)
