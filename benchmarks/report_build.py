@@ -100,7 +100,7 @@ def main() -> int:
     import benchlab.charts
     import benchlab.regress  # noqa: F401 - imported here so the build below is timed without imports
     from benchlab.demo import build_demo
-    from benchlab.report import build_report
+    from benchlab.reporting import build_report
 
     import_seconds, import_cpu = time.perf_counter() - t_import, _cpu() - c_import
     t0 = time.perf_counter()
@@ -122,7 +122,7 @@ def main() -> int:
         f"demo store: {stats['results']:,} results, {stats['series']:,} series, {stats['runs']} runs "
         f"({'reused' if demo_seconds < 1 else f'built in {demo_seconds:.1f} s'})"
     )
-    print(f"imports (benchlab.report, charts, regress, demo): {import_seconds:.2f} s wall, {import_cpu:.2f} s CPU")
+    print(f"imports (benchlab.reporting, charts, regress, demo): {import_seconds:.2f} s wall, {import_cpu:.2f} s CPU")
     print(
         f"report build, first in this process{' (cold bundle cache)' if args.cold else ''}: {first:.2f} s wall, "
         f"{first_cpu:.2f} s CPU (this process and its worker processes)"

@@ -595,9 +595,7 @@ interactive). The same from a shell: `benchlab report --since 14d -o report.html
 import tempfile
 from pathlib import Path
 
-from benchlab.report import build_report
-
-out = build_report(store, since="14d", out=Path(tempfile.mkdtemp()) / "report.html")
+out = benchlab.report(store, since="14d", out=Path(tempfile.mkdtemp()) / "report.html")
 print(f"wrote {out.name}: {out.stat().st_size / 1e6:.1f} MB")""",
         ),
     ],

@@ -38,7 +38,7 @@ def report(store_path: Path | None, since: str | None, out: Path, title: str | N
     interactive; the page loads nothing from the network.
     """
     from benchlab.errors import BenchlabError
-    from benchlab.report import build_report
+    from benchlab.reporting import build_report
     from benchlab.store import default_path
 
     path_ = store_path if store_path is not None else default_path()
@@ -88,7 +88,7 @@ def export_notebook(
     ipywidgets are shown as static snapshots of their state; anything that
     would load from a CDN is removed.
     """
-    from benchlab.report import export_notebook as export
+    from benchlab.reporting import export_notebook as export
 
     t0 = time.perf_counter()
     path = export(

@@ -410,6 +410,30 @@ class Store:
         with self._connect() as con:
             return fetch(con, q, params)
 
+    # -- analysis shortcuts -----------------------------------------------------
+    def detect(self, **options: Any) -> pl.DataFrame:
+        """Change points over every series (or the filtered ones), without triaged changes.
+
+        Shorthand for :func:`benchlab.regress.detect_store`; ``options`` are its
+        keywords (``min_effect=``, ``alpha=``, ``include_triaged=`` …) and the
+        filters of :meth:`history` (``model=``, ``hardware=``, ``metric=`` …).
+        """
+        from benchlab.regress import detect_store
+
+        return detect_store(self, **options)
+
+    def triage(
+        self, change: Any, status: str, note: str | None = None, link: str | None = None, **options: Any
+    ) -> pl.DataFrame:
+        """Record a decision (acknowledged / expected / false_alarm / fixed) about a change.
+
+        Shorthand for :func:`benchlab.regress.triage`; the decision is kept in this
+        store with its history, and :meth:`detect` no longer reports the change.
+        """
+        from benchlab.regress import triage
+
+        return triage(self, change, status, note, link, **options)
+
     # -- maintenance ------------------------------------------------------------
     def check(self) -> pl.DataFrame:
         """Integrity problems: orphans, duplicates, impossible values (empty = healthy)."""

@@ -132,3 +132,12 @@ def test_triage_cli_records_lists_and_reports_user_errors(store: Store, capsys: 
     assert main(["detect", "--json", "--store", db]) == 0
     remaining = json.loads(capsys.readouterr().out)
     assert cid not in [c["change_id"] for c in remaining["changes"]] and remaining["n_changes"] == 1
+
+
+def test_store_shortcuts_detect_filter_and_triage(store: Store) -> None:
+    """``store.detect`` / ``store.triage`` are the documented entry points of the issue."""
+    assert store.detect(benchmark="beta")["benchmark"].to_list() == ["beta"]
+    cid = store.detect(benchmark="alpha")["change_id"][0]
+    store.triage(cid, "expected", note="new kernel")
+    assert store.detect()["benchmark"].to_list() == ["beta"]
+    assert store.detect(include_triaged=True).height == 2

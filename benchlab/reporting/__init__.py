@@ -10,8 +10,8 @@ Content-Security-Policy in the page forbids it).
 
 from __future__ import annotations
 
-from benchlab.report._build import DEFAULT_WINDOW_DAYS, Window, build_report, resolve_since
-from benchlab.report._notebook import export_notebook
+from benchlab.reporting._build import DEFAULT_WINDOW_DAYS, Window, build_report, resolve_since
+from benchlab.reporting._notebook import export_notebook
 
 #: Alias of :func:`build_report`.
 report = build_report

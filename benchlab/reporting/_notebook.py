@@ -46,7 +46,7 @@ from typing import Any
 from markupsafe import escape
 
 from benchlab.errors import BenchlabError
-from benchlab.report import _assets
+from benchlab.reporting import _assets
 
 __all__ = ["altair_html_spec", "clean_markdown_html", "export_notebook", "offline_notebook_html"]
 

@@ -18,7 +18,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from benchlab.report import build_report, export_notebook
+from benchlab.reporting import build_report, export_notebook
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _report_data as data

@@ -32,8 +32,8 @@ store does not record report runs; pass the previous report's revision as
 
 Charts are Altair charts from :mod:`benchlab.charts`, embedded as Vega-Lite
 JSON; the JavaScript that draws them is inlined once (see
-:mod:`benchlab.report._assets`).  Every string from the data goes through
-autoescaping (HTML) or :func:`~benchlab.report._assets.script_json` (chart
+:mod:`benchlab.reporting._assets`).  Every string from the data goes through
+autoescaping (HTML) or :func:`~benchlab.reporting._assets.script_json` (chart
 specs), and only ``http``/``https`` URLs become links.
 """
 
@@ -57,7 +57,7 @@ import polars as pl
 from markupsafe import Markup, escape
 
 from benchlab.errors import BenchlabError, QueryError
-from benchlab.report import _assets
+from benchlab.reporting import _assets
 
 if TYPE_CHECKING:
     from benchlab.store import Store

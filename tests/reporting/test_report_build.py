@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 import benchlab
 from benchlab.cli import main
 from benchlab.errors import BenchlabError
-from benchlab.report import _assets, build_report, report, resolve_since
-from benchlab.report._build import _optional, safe_url
+from benchlab.reporting import _assets, build_report, report, resolve_since
+from benchlab.reporting._build import _optional, safe_url
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _report_data as data
@@ -299,7 +299,7 @@ def test_a_chart_the_data_cannot_fill_becomes_a_visible_note() -> None:
     import polars as pl
 
     from benchlab import charts as bc
-    from benchlab.report._build import ChartBlock, NoteBlock, _Charts
+    from benchlab.reporting._build import ChartBlock, NoteBlock, _Charts
 
     made = _Charts()
     # comparison() refuses a frame that does not say what kind of numbers it compares

@@ -11,8 +11,8 @@ import pytest
 
 from benchlab.cli import main
 from benchlab.errors import BenchlabError
-from benchlab.report import _assets, export_notebook
-from benchlab.report._notebook import altair_html_spec, clean_markdown_html, offline_notebook_html
+from benchlab.reporting import _assets, export_notebook
+from benchlab.reporting._notebook import altair_html_spec, clean_markdown_html, offline_notebook_html
 
 HOSTILE = "</script><script>window.__xss=1</script>"
 
