@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from _fastpath import assert_batches_equal, fast_path_agrees
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -484,13 +485,6 @@ _summaries = st.one_of(
 )
 
 
-def _batch_equal(a: ingest.Batch, b: ingest.Batch) -> None:
-    assert (a.path, a.format, a.digest, a.skipped) == (b.path, b.format, b.digest, b.skipped)
-    for t in ("runs", "results", "hardware", "models", "compatibility", "integration_tests"):
-        x, y = getattr(a, t), getattr(b, t)
-        assert x.schema == y.schema and x.equals(y, null_equal=True), (t, x.to_dicts(), y.to_dicts())
-
-
 @settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(records=_summaries, indent=st.sampled_from([None, 2]), ascii_only=st.booleans(), system_file=st.booleans())
 def test_fast_path_matches_exact_path(
@@ -506,14 +500,7 @@ def test_fast_path_matches_exact_path(
     p = root / "summary_results.json"
     p.write_bytes(json.dumps(records, indent=indent, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass"))
     imp = MLPerfSummary()
-    fast = imp._read_fast(p)
-    try:
-        exact = imp._read_exact(p)
-    except IngestError:
-        assert fast is None  # every error is left to the exact path
-        return
-    if fast is not None:
-        _batch_equal(fast, exact)
+    fast_path_agrees(imp, p)
 
 
 def test_fast_path_takes_realistic_tables(tmp_path: Path) -> None:
@@ -527,8 +514,8 @@ def test_fast_path_takes_realistic_tables(tmp_path: Path) -> None:
     imp = MLPerfSummary()
     fast = imp._read_fast(p)
     assert fast is not None and fast.n_results > 400
-    _batch_equal(fast, imp._read_exact(p))
+    assert_batches_equal(fast, imp._read_exact(p))
     if SUMMARY.exists():  # the real round table takes it too, system descriptions included
         fast = imp._read_fast(SUMMARY)
         assert fast is not None
-        _batch_equal(fast, imp._read_exact(SUMMARY))
+        assert_batches_equal(fast, imp._read_exact(SUMMARY))

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from _fastpath import fast_path_agrees
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -247,26 +248,6 @@ def _lines() -> st.SearchStrategy:
     )
 
 
-def _batch_equal(a, b) -> None:
-    assert (a.path, a.format, a.digest, a.skipped) == (b.path, b.format, b.digest, b.skipped)
-    for t in ("runs", "results", "hardware", "models", "compatibility", "integration_tests"):
-        x, y = getattr(a, t), getattr(b, t)
-        assert x.schema == y.schema and x.equals(y, null_equal=True), (t, x.to_dicts(), y.to_dicts())
-
-
-def _compare(imp, p) -> bool:
-    """Assert the fast path is the exact one (or declines); whether it was taken."""
-    fast = imp._read_fast(p)
-    try:
-        exact = imp._read_exact(p)
-    except IngestError:
-        assert fast is None  # every error is left to the exact path
-        return False
-    if fast is not None:
-        _batch_equal(fast, exact)
-    return fast is not None
-
-
 _SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 
 
@@ -275,7 +256,7 @@ _SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=list
 def test_jsonl_fast_path_matches_exact_path(tmp_path_factory, lines, ending) -> None:
     p = tmp_path_factory.mktemp("jsonl") / "r.jsonl"
     p.write_text(ending.join(json.dumps(x) for x in lines) + ending, encoding="utf-8")
-    _compare(NativeJSONL(), p)
+    fast_path_agrees(NativeJSONL(), p)
 
 
 def _doc_runs(kind: str) -> st.SearchStrategy:
@@ -307,7 +288,7 @@ def test_json_document_fast_path_matches_exact_path(tmp_path_factory, runs, cata
     doc = {"benchlab": version, **catalogue, "runs": [{**fields, **extra, "results": rs} for fields, rs in runs]}
     p = tmp_path_factory.mktemp("doc") / "d.json"
     p.write_text(json.dumps(doc), encoding="utf-8")
-    _compare(NativeJSON(), p)
+    fast_path_agrees(NativeJSON(), p)
 
 
 def test_fast_paths_take_the_synthetic_benchmark_files(tmp_path) -> None:
@@ -319,12 +300,12 @@ def test_fast_paths_take_the_synthetic_benchmark_files(tmp_path) -> None:
     doc, lines = tmp_path / "r.json", tmp_path / "r.jsonl"
     _synthetic.write_json_document(doc, 40, 5)
     _synthetic.write_jsonl(lines, 40, 5)
-    assert _compare(NativeJSON(), doc) and _compare(NativeJSONL(), lines)
+    assert fast_path_agrees(NativeJSON(), doc) and fast_path_agrees(NativeJSONL(), lines)
     grid = tmp_path / "grid.jsonl"  # params, in several key orders
     grid.write_text("".join(json.dumps({"benchmark": "b", "params": {"n": i, "s": "x"} if i % 2 else {"s": "x", "n": i},
                                         "metric": "time", "value": i, "unit": "ms", "commit": "c"}) + "\n"
                             for i in range(10)))  # fmt: skip
-    assert _compare(NativeJSONL(), grid)
+    assert fast_path_agrees(NativeJSONL(), grid)
 
 
 def test_csv_model_family_column_may_be_empty_and_type_stays_without_hardware(tmp_path) -> None:

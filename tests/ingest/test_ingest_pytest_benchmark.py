@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from _fastpath import assert_batches_equal, fast_path_agrees
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -202,13 +203,6 @@ _benches = st.one_of(
 )
 
 
-def _batch_equal(a: ingest.Batch, b: ingest.Batch) -> None:
-    assert (a.path, a.format, a.digest, a.skipped) == (b.path, b.format, b.digest, b.skipped)
-    for t in ("runs", "results", "hardware", "models", "compatibility", "integration_tests"):
-        x, y = getattr(a, t), getattr(b, t)
-        assert x.schema == y.schema and x.equals(y, null_equal=True), (t, x, y)
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(
     benches=_benches,
@@ -226,14 +220,7 @@ def test_fast_path_matches_exact_path(
     p = tmp_path_factory.mktemp("fast") / "s.json"
     p.write_bytes(json.dumps(doc, indent=indent, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass"))
     imp = PytestBenchmark()
-    fast = imp._read_fast(p)
-    try:
-        exact = imp._read_exact(p)
-    except IngestError:
-        assert fast is None  # every error is left to the exact path
-        return
-    if fast is not None:
-        _batch_equal(fast, exact)
+    fast_path_agrees(imp, p)
 
 
 def test_fast_path_takes_realistic_sessions(tmp_path: Path) -> None:
@@ -246,11 +233,11 @@ def test_fast_path_takes_realistic_sessions(tmp_path: Path) -> None:
         imp = PytestBenchmark()
         fast = imp._read_fast(p)
         assert fast is not None and fast.n_results == 51
-        _batch_equal(fast, imp._read_exact(p))
+        assert_batches_equal(fast, imp._read_exact(p))
     for f in FILES:  # the real storage files take it too
         fast = PytestBenchmark()._read_fast(f)
         assert fast is not None
-        _batch_equal(fast, PytestBenchmark()._read_exact(f))
+        assert_batches_equal(fast, PytestBenchmark()._read_exact(f))
 
 
 @pytest.mark.parametrize(
