@@ -130,6 +130,18 @@ def parse_json_text(path: object, data: bytes | str, *, offset_lines: int = 0, o
     return doc
 
 
+def read_utf8(path: Path) -> str:
+    """A text file's content, UTF-8 only; unreadable or non-UTF-8 files are an :class:`IngestError`."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise IngestError(path, None, f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IngestError(path, f"byte {exc.start}", "not UTF-8 text") from None
+
+
 def load_json(path: Path) -> Any:
     """Read and parse a JSON file (see :func:`parse_json_text`)."""
     try:

@@ -79,6 +79,7 @@ from benchlab.ingest._json import (
     load_json,
     parse_json_text,
     paused_gc,
+    read_utf8,
     text,
 )
 from benchlab.ingest._jsoncols import (
@@ -150,6 +151,24 @@ def split_model(name: str) -> tuple[str, str | None]:
 
 
 @functools.lru_cache(maxsize=256)
+def _case_params(bench: str, scenario: str, used: str | None, division: str | None) -> tuple[str, str, dict[str, Any]]:
+    """Model, scenario and parameters of a result, from its ``Model``, ``Scenario`` and ``UsedModel``.
+
+    The accuracy target (``-99`` / ``-99.9``) and the division are parameters, not
+    part of the model; ``UsedModel`` is kept only when it names another model.
+    """
+    model, target = split_model(bench)
+    scenario = _scenario(scenario)
+    params: dict[str, Any] = {"scenario": scenario}
+    if division:
+        params["division"] = division
+    if target:
+        params["accuracy_target"] = target
+    if used and split_model(used)[0] != model:
+        params["used_model"] = used
+    return model, scenario, params
+
+
 def _scenario(value: str) -> str:
     return SCENARIOS.get(value.strip().lower().replace(" ", "").replace("_", ""), value.strip())
 
@@ -693,19 +712,10 @@ class MLPerfSummary:
         bench = text(rec.get("Model")) or text(rec.get("UsedModel"))
         if bench is None:
             raise b.error(loc, "missing 'Model'")
-        model, target = split_model(bench)
         scen_raw = text(rec.get("Scenario"))
         if scen_raw is None:
             raise b.error(loc, "missing 'Scenario'")
-        scenario = _scenario(scen_raw)
-        params: dict[str, Any] = {"scenario": scenario}
-        if division:
-            params["division"] = division
-        if target:
-            params["accuracy_target"] = target
-        used = text(rec.get("UsedModel"))
-        if used and split_model(used)[0] != model:
-            params["used_model"] = used
+        model, scenario, params = _case_params(bench, scen_raw, text(rec.get("UsedModel")), division)
         if model not in models:
             models.add(model)
             _add_model(b, model, loc)
@@ -955,15 +965,7 @@ class _SummaryColumns:
             bench = text(bench) or text(used)
             scenario = text(scen)
             _require(bench and scenario)  # else the exact path names what is missing
-            model, target = split_model(bench)
-            scenario = _scenario(scenario)
-            params: dict[str, Any] = {"scenario": scenario}
-            if division:
-                params["division"] = division
-            if target:
-                params["accuracy_target"] = target
-            if (u := text(used)) and split_model(u)[0] != model:
-                params["used_model"] = u
+            model, scenario, params = _case_params(bench, scenario, text(used), division)
             # The record's entry names model and scenario unless its Location ends with them.
             return (
                 model,
@@ -1367,12 +1369,7 @@ class MLPerfLog:
         ctx = self._context(path)
         extra = [ctx[k] for k in ("system_file", "measurements_file") if k in ctx]
         b = BatchBuilder(path, self.name, digest=file_digest(path, extra=extra))
-        try:
-            body = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise b.error(f"byte {exc.start}", "not UTF-8 text") from None
-        except OSError as exc:
-            raise b.error(None, f"cannot read the file: {exc.strerror or exc}") from None
+        body = read_utf8(path)
         if "MLPerf Results Summary" not in body[:512]:
             raise b.error("line 1", "not an MLPerf LoadGen summary (no 'MLPerf Results Summary' header)")
         log = _LogFields()

@@ -52,7 +52,7 @@ from benchlab.errors import IngestError
 from benchlab.ingest._arrowjson import OBJECT, arrow_document, arrow_lines
 from benchlab.ingest._batch import Batch, BatchBuilder
 from benchlab.ingest._columns import canonical_params_many
-from benchlab.ingest._json import paused_gc
+from benchlab.ingest._json import paused_gc, read_utf8
 from benchlab.ingest._tabular import KNOWN, frame_to_batch
 
 FORMAT_VERSION = 1
@@ -378,12 +378,7 @@ class NativeJSONL:
             "simulated",
             "provenance",
         )
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise b.error(f"byte {exc.start}", "not UTF-8 text") from None
-        except OSError as exc:
-            raise b.error(None, f"cannot read the file: {exc.strerror or exc}") from None
+        text = read_utf8(path)
         # Lines as a text file gives them (universal newlines: \n, \r\n or \r).
         for lineno, line in enumerate(io.StringIO(text, newline=None), 1):
             if not line.strip():
